@@ -1,0 +1,119 @@
+"""The `swflow` command. Exit codes: 0 ok, 2 bad input, 3 refused, 1 internal (DESIGN.md §9)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+__all__ = ["main", "build_parser"]
+
+
+def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_: str,
+         ) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help_, description=help_)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="swflow", description="swflow：社区社会工作服务项目流程编排（《社区社会工作服务指南》）"
+    )
+    parser.add_argument("--home", help="SWFLOW_HOME 目录（默认 ~/.swflow）")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+
+    p = _add(sub, "init", "创建 SWFLOW_HOME、档案库和设置文件")
+    p.add_argument("--home", dest="init_home", help="SWFLOW_HOME 目录")
+
+    people = _add(sub, "people", "人员：角色、资质、通知地址").add_subparsers(
+        dest="people_command", required=True, metavar="子命令")
+    _add(people, "import", "从 YAML 文件导入人员").add_argument("file")
+    _add(people, "list", "列出人员").add_argument("--json", action="store_true")
+
+    _add(sub, "serve", "启动本地 Prefect 服务、runner、通知发送（嵌入式默认部署）")
+
+    templates = _add(sub, "templates", "服务项目模板").add_subparsers(
+        dest="templates_command", required=True, metavar="子命令")
+    _add(templates, "list", "列出模板").add_argument("--json", action="store_true")
+    _add(templates, "show", "显示一个模板").add_argument("template_id")
+    _add(templates, "validate", "检查一个模板文件").add_argument("file")
+
+    forms = _add(sub, "forms", "表单").add_subparsers(
+        dest="forms_command", required=True, metavar="子命令")
+    p = _add(forms, "show", "显示一个表单")
+    p.add_argument("form_id")
+    p.add_argument("--schema", action="store_true", help="输出 JSON Schema")
+
+    p = _add(sub, "launch", "从模板启动服务项目，输出项目编号")
+    p.add_argument("template_id")
+    p.add_argument("--name", required=True)
+    p.add_argument("--community", required=True)
+    p.add_argument("--manager", required=True)
+    p.add_argument("--supervisor", required=True)
+    p.add_argument("--worker", action="append", required=True)
+
+    p = _add(sub, "status", "项目状态：阶段、审核、轮次、期限、等待谁")
+    p.add_argument("project", nargs="?")
+    p.add_argument("--json", action="store_true")
+
+    p = _add(sub, "inbox", "某人的待办表单和待审核事项")
+    p.add_argument("person")
+    p.add_argument("--json", action="store_true")
+
+    p = _add(sub, "submit", "提交表单")
+    p.add_argument("project")
+    p.add_argument("form_id")
+    p.add_argument("--by", required=True)
+    p.add_argument("--data", required=True, help="YAML 或 JSON 文件")
+
+    for name, help_ in (("approve", "审核通过"), ("return", "退回修改"), ("reject", "否决（项目终止）")):
+        p = _add(sub, name, help_)
+        p.add_argument("project")
+        p.add_argument("stage")
+        p.add_argument("--by", required=True)
+        p.add_argument("--comment", default="", required=name != "approve")
+
+    notes = _add(sub, "notifications", "通知发件箱").add_subparsers(
+        dest="notifications_command", required=True, metavar="子命令")
+    p = _add(notes, "list", "列出通知")
+    p.add_argument("--failed", action="store_true")
+    p.add_argument("--json", action="store_true")
+    _add(notes, "dispatch", "立即发送到期的通知（一次）")
+
+    arch = _add(sub, "archive", "项目档案").add_subparsers(
+        dest="archive_command", required=True, metavar="子命令")
+    _add(arch, "verify", "校验哈希链").add_argument("project", nargs="?")
+    p = _add(arch, "events", "列出项目事件")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+
+    p = _add(sub, "demo", "脚本化演示一个样例项目的完整生命周期")
+    p.add_argument("--keep", action="store_true", help="结束后保留运行中的服务（不停止）")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    home = getattr(args, "init_home", None) or args.home
+    if home:
+        os.environ["SWFLOW_HOME"] = os.path.abspath(home)
+    from config.errors import SwflowError
+
+    from . import commands
+
+    try:
+        return commands.run(args)
+    except SwflowError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # the last line of defence: say it is ours, keep the trace
+        traceback.print_exc()
+        print("内部错误（请将以上信息报告给维护者）", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""Thin shells over domain acts: parse files, call the act, print the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from config.clock import system_clock
+from config.errors import FormError, NotFoundError, RefusedError
+from config.settings import get_settings
+
+__all__ = ["run", "read_data_file"]
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False))
+
+
+def read_data_file(path: str) -> Any:
+    """Form data from YAML or JSON; a bad file is bad input (exit 2), naming the file."""
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise FormError(f"--data：文件 {path} 不存在", [("--data", "文件必须存在")])
+    try:
+        text = file.read_text(encoding="utf-8")
+        return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise FormError(f"--data：{path} 不是有效的 YAML/JSON：{exc}", [("--data", "格式")]) from exc
+
+
+def _archive() -> Any:
+    import archive
+
+    archive.ensure_current()
+    return archive
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    import archive
+
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    env_file = settings.home / "swflow.env"
+    if not env_file.exists():
+        env_file.write_text(
+            "# swflow 设置；环境变量 SWFLOW_* 优先于此文件\n"
+            f"SWFLOW_PREFECT_PORT={settings.prefect_port}\n"
+            "# SWFLOW_DATABASE_URL=postgresql://user@host/db\n",
+            encoding="utf-8",
+        )
+    archive.migrate()
+    print(f"已初始化 {settings.home}\n  档案库：{settings.archive_url}\n  设置：{env_file}")
+    return 0
+
+
+def cmd_people(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    arch = _archive()
+    if args.people_command == "list":
+        from archive.models import Person
+        from sqlalchemy import select
+
+        with arch.read_session() as session:
+            people = [
+                {"id": p.id, "name": p.name, "roles": p.roles, "channels": len(p.notify),
+                 "active": p.active}
+                for p in session.execute(select(Person).order_by(Person.id)).scalars()
+            ]
+        if args.json:
+            _print_json(people)
+        for p in [] if args.json else people:
+            print(f"{p['id']:<16} {p['name']:<8} {'、'.join(p['roles'])}  通知渠道 {p['channels']}")
+        return 0
+    data = read_data_file(args.file)
+    try:
+        people_file = arch.PeopleFile.model_validate(data)
+    except ValidationError as exc:
+        from config.yaml_source import describe_validation_error
+
+        problems = describe_validation_error(exc)
+        lines = "\n".join(f"  - {loc}：{rule}" for loc, rule in problems)
+        raise FormError(f"{args.file} 有错误：\n{lines}", problems) from exc
+    added, updated = arch.import_people(people_file.people, actor="cli", now=system_clock())
+    print(f"已导入人员：新增 {added}，更新 {updated}")
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    from config.templates import get_template, list_templates, load_template
+
+    if args.templates_command == "validate":
+        from forms_spec import get_form
+
+        template = load_template(Path(args.file))
+        for stage in template.stages:
+            for form_id in stage.forms:
+                try:
+                    get_form(form_id)
+                except NotFoundError as exc:
+                    raise FormError(f"{args.file}: stages.{stage.key}.forms: {exc}") from exc
+        print(f"{args.file}：模板 {template.id} v{template.version} 有效")
+        return 0
+    if args.templates_command == "show":
+        _print_json(get_template(args.template_id).model_dump(mode="json"))
+        return 0
+    rows = [{"id": t.id, "version": t.version, "title": t.title, "clause": t.clause,
+             "sensitivity": t.sensitivity, "stages": [s.key for s in t.stages]}
+            for t in list_templates()]
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['id']:<20} §{r['clause']:<6} {r['title']}  阶段：{' → '.join(r['stages'])}")
+    return 0
+
+
+def cmd_forms(args: argparse.Namespace) -> int:
+    from forms_spec import form_schema, get_form
+
+    form = get_form(args.form_id)
+    if args.schema:
+        _print_json(form_schema(form))
+        return 0
+    print(f"{form.id} v{form.version}  {form.title}（§{form.clause}）")
+    for field in form.fields:
+        flags = ("必填" if field.required else "选填") + ("，敏感" if field.sensitive else "")
+        print(f"  {field.name:<22} {field.type:<11} {flags:<7} {field.label}")
+    return 0
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    from flows.control import start_project_run
+
+    arch = _archive()
+    request = arch.LaunchRequest(
+        template_id=args.template_id, name=args.name, community=args.community,
+        manager_id=args.manager, supervisor_id=args.supervisor, worker_ids=args.worker,
+    )
+    plan = arch.prepare_launch(request)
+    run_id = start_project_run(plan.project_id)
+    arch.record_launch(plan, run_id, system_clock())
+    print(plan.project_id)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .views import print_project, print_projects
+
+    arch = _archive()
+    if args.project is None:
+        rows = arch.list_projects()
+        _print_json(rows) if args.json else print_projects(rows)
+        return 0
+    status = arch.project_status(args.project)
+    _print_json(status) if args.json else print_project(status)
+    return 0
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    from .views import print_inbox
+
+    box = _archive().inbox(args.person)
+    _print_json(box) if args.json else print_inbox(box)
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    arch = _archive()
+    result = arch.submit_form(args.project, args.form_id, args.by, read_data_file(args.data),
+                              system_clock())
+    print(f"已提交 {args.form_id}（阶段 {result.stage} 第 {result.round} 轮，记录 #{result.submission_id}）")
+    if result.stage_complete:
+        print("本阶段表单已齐，已请督导审核")
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from flows.control import resume_gate
+
+    arch = _archive()
+    decided = arch.record_decision(args.project, args.stage, args.by, args.command,
+                                   args.comment, system_clock())
+    words = {"approve": "通过", "return": "退回修改", "reject": "否决"}
+    print(f"已记录决定 #{decided.decision_id}：{args.stage} 第 {decided.round} 轮 {words[args.command]}")
+    if decided.flow_run_id and not resume_gate(decided.flow_run_id, decided.decision_id):
+        print("流程将在编排服务（swflow serve）运行时接续", file=sys.stderr)
+    return 0
+
+
+def cmd_notifications(args: argparse.Namespace) -> int:
+    arch = _archive()
+    if args.notifications_command == "dispatch":
+        from notifications import dispatch_once
+
+        report = dispatch_once()
+        print(f"已发送 {report.sent}，待重试 {report.retrying}，失败 {report.failed}")
+        return 0
+    rows = arch.list_messages(failed_only=args.failed)
+    if args.json:
+        _print_json(rows)
+    for r in [] if args.json else rows:
+        print(f"#{r['id']:<5} {r['project'] or '-':<10} {r['recipient']:<12} {r['template']:<20}"
+              f" {r['status']:<8} 尝试 {r['attempts']} {r['last_error'] or ''}")
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    arch = _archive()
+    if args.archive_command == "events":
+        events = arch.project_events(args.project)
+        if args.json:
+            _print_json(events)
+        for e in [] if args.json else events:
+            print(f"{e['seq']:>4} {e['at'][:19]} {e['kind']:<20} {e['actor']:<12} {e['hash'][:12]}")
+        return 0
+    projects = [args.project] if args.project else [p["id"] for p in arch.list_projects()]
+    bad = 0
+    with arch.read_session() as session:
+        for project_id in projects:
+            broken = arch.verify_stream(session, arch.project_stream(project_id))
+            if broken:
+                bad += 1
+                print(f"{project_id}：第 {broken.seq} 个事件有问题：{broken.reason}")
+            else:
+                print(f"{project_id}：哈希链完整")
+    if bad:
+        raise RefusedError(f"{bad} 个项目的档案未通过校验")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .supervisor import serve_forever
+
+    _archive()
+    serve_forever()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(keep=args.keep)
+
+
+COMMANDS = {
+    "init": cmd_init, "people": cmd_people, "templates": cmd_templates, "forms": cmd_forms,
+    "launch": cmd_launch, "status": cmd_status, "inbox": cmd_inbox, "submit": cmd_submit,
+    "approve": cmd_decide, "return": cmd_decide, "reject": cmd_decide,
+    "notifications": cmd_notifications, "archive": cmd_archive, "serve": cmd_serve,
+    "demo": cmd_demo,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    return COMMANDS[args.command](args)

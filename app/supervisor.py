@@ -1,0 +1,156 @@
+"""`swflow serve`: the embedded default — a local Prefect server, the runner, the outbox
+dispatcher and the gate reconciler, started together and stopped together."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from config.errors import ServerNotRunningError, SwflowError
+from config.settings import Settings, get_settings, prefect_env
+
+__all__ = ["Supervisor", "serve_forever", "state_file"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if `swflow serve` dies, even by kill -9 (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.home / "serve.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Supervisor:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.env = {**os.environ, **prefect_env(self.settings)}
+        self.logs = self.settings.home / "logs"
+        self.server: subprocess.Popen[bytes] | None = None
+        self.runner: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log: IO[bytes] = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by child
+        return subprocess.Popen(
+            argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+
+    def _claim(self) -> None:
+        path = state_file(self.settings)
+        if path.exists():
+            previous = json.loads(path.read_text())
+            if _pid_alive(int(previous.get("pid", 0))):
+                raise SwflowError(f"swflow serve 已在运行（进程 {previous['pid']}）")
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"pid": os.getpid(), "api_url": self.settings.api_url}))
+
+    def start(self) -> None:
+        self._claim()
+        from flows.control import api_is_up
+
+        if self.settings.prefect_api_url is None:
+            if api_is_up():
+                raise SwflowError(
+                    f"端口 {self.settings.prefect_port} 上已有服务；请换 SWFLOW_PREFECT_PORT"
+                )
+            self.server = self._start_server()
+        elif not api_is_up(timeout=5):
+            raise ServerNotRunningError(f"外部 Prefect API {self.settings.api_url} 无响应")
+        self.runner = self._spawn("runner", [sys.executable, "-m", "flows.runner"])
+
+    def _start_server(self) -> subprocess.Popen[bytes]:
+        from flows.control import api_is_up
+
+        argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                "--port", str(self.settings.prefect_port)]
+        server = self._spawn("prefect-server", argv)
+        deadline = time.monotonic() + 120
+        while not api_is_up(timeout=1):
+            if server.poll() is not None:
+                raise SwflowError(
+                    f"Prefect 服务启动失败，见 {self.logs / 'prefect-server.log'}"
+                )
+            if time.monotonic() > deadline:
+                server.terminate()
+                raise SwflowError("Prefect 服务 120 秒内未就绪")
+            time.sleep(0.2)
+        return server
+
+    def tick(self) -> None:
+        """One round of the background duties; a failing duty is reported, never fatal."""
+        from notifications import dispatch_once
+
+        from .reconcile import resume_decided_gates
+
+        dispatch_once()
+        resume_decided_gates()
+        if self.runner is not None and self.runner.poll() is not None and not self.stopping:
+            print("runner 退出，正在重启", file=sys.stderr)
+            self.runner = self._spawn("runner", [sys.executable, "-m", "flows.runner"])
+        if self.server is not None and self.server.poll() is not None and not self.stopping:
+            print("Prefect 服务退出，正在重启", file=sys.stderr)
+            self.server = self._start_server()
+
+    def stop(self) -> None:
+        self.stopping = True
+        for child in (self.runner, self.server):
+            if child is not None and child.poll() is None:
+                child.terminate()
+        for child in (self.runner, self.server):
+            if child is not None:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        state_file(self.settings).unlink(missing_ok=True)
+
+
+def serve_forever(settings: Settings | None = None) -> None:
+    supervisor = Supervisor(settings)
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        supervisor.start()
+        print(f"swflow serve 已启动：{supervisor.settings.api_url}（Ctrl-C 停止）", flush=True)
+        while not supervisor.stopping:
+            try:
+                supervisor.tick()
+            except SwflowError as exc:
+                print(f"后台任务出错：{exc}", file=sys.stderr, flush=True)
+            deadline = time.monotonic() + supervisor.settings.dispatch_interval_seconds
+            while not supervisor.stopping and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        supervisor.stop()
+        print("swflow serve 已停止", flush=True)

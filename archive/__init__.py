@@ -1,0 +1,54 @@
+"""The archive: records, the rules for writing them, and the acts that write them."""
+
+from .db import ensure_current, migrate, read_session, unit_of_work
+from .journal import project_stream, verify_stream
+from .outbox import PendingMessage, due_messages, list_messages, record_delivery
+from .people import PeopleFile, PersonRecord, import_people
+from .projects import LaunchPlan, LaunchRequest, prepare_launch, record_launch
+from .queries import inbox, list_projects, project_events, project_status, undelivered_decisions
+from .stages import (
+    GateOutcome,
+    GateState,
+    apply_gate_reply,
+    close_project,
+    open_stage,
+    read_gate,
+    remaining_stages,
+)
+from .work import Decided, Submitted, record_decision, submit_form
+
+__all__ = [
+    "Decided",
+    "GateOutcome",
+    "GateState",
+    "LaunchPlan",
+    "LaunchRequest",
+    "PendingMessage",
+    "PeopleFile",
+    "PersonRecord",
+    "Submitted",
+    "apply_gate_reply",
+    "close_project",
+    "due_messages",
+    "ensure_current",
+    "import_people",
+    "inbox",
+    "list_messages",
+    "list_projects",
+    "migrate",
+    "open_stage",
+    "prepare_launch",
+    "project_events",
+    "project_status",
+    "project_stream",
+    "read_gate",
+    "read_session",
+    "record_decision",
+    "record_delivery",
+    "record_launch",
+    "remaining_stages",
+    "submit_form",
+    "undelivered_decisions",
+    "unit_of_work",
+    "verify_stream",
+]

@@ -1,0 +1,125 @@
+"""Engines and transactions. Every domain write is one `unit_of_work` (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.errors import ArchiveNotInitialisedError
+from config.settings import get_settings
+
+__all__ = ["engine_for", "unit_of_work", "read_session", "migrate", "ensure_current", "HEAD"]
+
+HEAD = "0001"  # the newest Alembic revision; a unit test checks it against the scripts
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: concurrent writers queue instead of deadlocking.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@cache
+def engine_for(url: str, writer: bool = True) -> Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, immediate=writer)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _url(url: str | None) -> str:
+    return url or get_settings().archive_url
+
+
+@contextmanager
+def unit_of_work(url: str | None = None) -> Iterator[Session]:
+    """One write transaction: commit on success, roll everything back on any error."""
+    session = sessionmaker(engine_for(_url(url)), expire_on_commit=False)()
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_session(url: str | None = None) -> Iterator[Session]:
+    session = sessionmaker(engine_for(_url(url), writer=False), expire_on_commit=False)()
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    here = Path(__file__).parent
+    cfg = Config()
+    cfg.set_main_option("script_location", str(here / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str | None = None) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    from alembic import command
+
+    url = _url(url)
+    with engine_for(url).begin() as connection:
+        cfg = _alembic_config(url)
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+@cache
+def _checked(url: str) -> bool:
+    engine = engine_for(url, writer=False)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return False
+            version = connection.execute(text("SELECT version_num FROM alembic_version"))
+            return version.scalar() == HEAD
+    except OperationalError:
+        return False
+
+
+def ensure_current(url: str | None = None) -> None:
+    """Refuse to work on a missing or outdated archive, saying what to run."""
+    url = _url(url)
+    if not _checked(url):
+        _checked.cache_clear()
+        raise ArchiveNotInitialisedError(
+            f"档案库 {url} 不存在或版本不是最新：请先运行 `swflow init`"
+        )
+
+
+def scalar_exists(session: Session, statement: Any) -> bool:
+    return session.execute(select(statement.exists())).scalar() is True

@@ -1,0 +1,84 @@
+"""Append events to a stream's hash chain, and verify a chain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .chain import GENESIS, ChainBreak, event_hash, find_break
+from .models import Event, EventHead
+
+__all__ = ["append_event", "event_body", "verify_stream", "project_stream", "PEOPLE_STREAM"]
+
+PEOPLE_STREAM = "people"
+
+
+def project_stream(project_id: str) -> str:
+    return f"project:{project_id}"
+
+
+def event_body(event: Event) -> dict[str, Any]:
+    """What the hash covers: everything but the hashes and the row id."""
+    return {
+        "stream": event.stream,
+        "seq": event.seq,
+        "kind": event.kind,
+        "actor": event.actor,
+        "at": event.at,
+        "flow_run_id": event.flow_run_id,
+        "payload": event.payload,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def append_event(
+    session: Session,
+    stream: str,
+    kind: str,
+    actor: str,
+    at: datetime,
+    payload: dict[str, Any] | None = None,
+    flow_run_id: str | None = None,
+) -> Event:
+    """Add the next event of `stream` inside the caller's transaction, locking the stream head."""
+    head = session.execute(
+        select(EventHead).where(EventHead.stream == stream).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = EventHead(stream=stream, seq=0, hash=GENESIS)
+        session.add(head)
+    event = Event(
+        stream=stream,
+        seq=head.seq + 1,
+        kind=kind,
+        actor=actor,
+        at=_iso(at),
+        flow_run_id=flow_run_id,
+        payload=payload or {},
+        prev_hash=head.hash,
+    )
+    event.hash = event_hash(event.prev_hash, event_body(event))
+    head.seq, head.hash = event.seq, event.hash
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify_stream(session: Session, stream: str) -> ChainBreak | None:
+    """The first event of `stream` whose hash, order or link is wrong, or None when intact."""
+    rows = session.execute(select(Event).where(Event.stream == stream).order_by(Event.seq)).scalars()
+    result = find_break((e.seq, e.prev_hash, e.hash, event_body(e)) for e in rows)
+    if result is None:
+        head = session.get(EventHead, stream)
+        last = session.execute(
+            select(Event.seq, Event.hash).where(Event.stream == stream).order_by(Event.seq.desc())
+        ).first()
+        if head is not None and (last is None or (last.seq, last.hash) != (head.seq, head.hash)):
+            return ChainBreak(last.seq if last else 0, "链尾与记录的链头不符（末尾事件被删除）")
+    return result

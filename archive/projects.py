@@ -1,0 +1,119 @@
+"""Launching a project: check the team, pin the template and forms, record it with its flow run."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.errors import RefusedError
+from config.templates import get_template
+from forms_spec import get_form
+
+from .db import read_session, unit_of_work
+from .journal import append_event, project_stream
+from .models import Project, ProjectMember, Stage
+from .people import get_person
+from .rules import ProjectStatus, StageStatus, role_problems
+
+__all__ = ["LaunchRequest", "LaunchPlan", "prepare_launch", "record_launch"]
+
+
+class LaunchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template_id: str
+    name: str = Field(min_length=1, max_length=200)
+    community: str = Field(min_length=1, max_length=200)
+    manager_id: str
+    supervisor_id: str
+    worker_ids: list[str] = Field(min_length=1)
+
+
+class LaunchPlan(BaseModel):
+    request: LaunchRequest
+    project_id: str
+    template_snapshot: dict[str, Any]
+    forms_snapshot: dict[str, Any]
+
+
+def _new_project_id() -> str:
+    return f"P-{secrets.token_hex(3).upper()}"
+
+
+def prepare_launch(request: LaunchRequest) -> LaunchPlan:
+    """Everything that can refuse a launch, checked before any run or row exists."""
+    template = get_template(request.template_id)
+    forms = {form_id: get_form(form_id) for stage in template.stages for form_id in stage.forms}
+    wanted = [(request.manager_id, "manager"), (request.supervisor_id, "supervisor")]
+    wanted += [(worker, "worker") for worker in request.worker_ids]
+    with read_session() as session:
+        people = {pid: get_person(session, pid) for pid, _ in wanted}
+        problems = role_problems((pid, role, people[pid].roles) for pid, role in wanted)
+        problems += [f"{pid} 已停用" for pid, person in people.items() if not person.active]
+        if request.supervisor_id in request.worker_ids:
+            problems.append(f"{request.supervisor_id} 不能同时是本项目的督导和社工（四眼原则）")
+        project_id = _new_project_id()
+        while session.get(Project, project_id) is not None:
+            project_id = _new_project_id()
+    if problems:
+        raise RefusedError("不能启动项目：\n" + "\n".join(f"  - {p}" for p in problems))
+    return LaunchPlan(
+        request=request,
+        project_id=project_id,
+        template_snapshot=template.model_dump(mode="json"),
+        forms_snapshot={fid: form.model_dump(mode="json") for fid, form in forms.items()},
+    )
+
+
+def record_launch(plan: LaunchPlan, flow_run_id: str, now: datetime) -> Project:
+    request = plan.request
+    with unit_of_work() as session:
+        project = Project(
+            id=plan.project_id,
+            name=request.name,
+            community=request.community,
+            template_id=request.template_id,
+            template_version=plan.template_snapshot["version"],
+            template_snapshot=plan.template_snapshot,
+            forms_snapshot=plan.forms_snapshot,
+            manager_id=request.manager_id,
+            supervisor_id=request.supervisor_id,
+            status=ProjectStatus.RUNNING,
+            flow_run_id=flow_run_id,
+            created_at=now,
+        )
+        session.add(project)
+        members = [(request.manager_id, "manager", 0), (request.supervisor_id, "supervisor", 0)]
+        members += [(w, "worker", i) for i, w in enumerate(dict.fromkeys(request.worker_ids))]
+        session.add_all(
+            ProjectMember(project_id=project.id, person_id=p, role=r, position=i)
+            for p, r, i in members
+        )
+        for seq, stage in enumerate(plan.template_snapshot["stages"], start=1):
+            session.add(
+                Stage(
+                    project_id=project.id,
+                    key=stage["key"],
+                    seq=seq,
+                    title=stage["title"],
+                    status=StageStatus.PENDING,
+                    round=0,
+                    gate_attempt=1,
+                )
+            )
+        append_event(
+            session,
+            project_stream(project.id),
+            "project.launched",
+            actor=request.manager_id,
+            at=now,
+            payload={
+                **request.model_dump(mode="json"),
+                "template_version": project.template_version,
+                "forms": {fid: f["version"] for fid, f in plan.forms_snapshot.items()},
+            },
+            flow_run_id=flow_run_id,
+        )
+        return project

@@ -1,0 +1,254 @@
+"""The acts the flow performs: open a stage, read its gate, apply a reply, close the project.
+
+Each is idempotent: re-running one after a crash or a resume writes nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.calendar import due_at
+from config.errors import NotFoundError
+from config.settings import get_settings
+
+from .db import read_session, unit_of_work
+from .journal import append_event, project_stream
+from .messages import message_context
+from .models import GateDecision, Person, Project, ProjectMember, Stage, WorkItem
+from .outbox import enqueue
+from .rules import ProjectStatus, StageStatus, pause_key
+
+__all__ = [
+    "GateState",
+    "GateOutcome",
+    "open_stage",
+    "read_gate",
+    "apply_gate_reply",
+    "close_project",
+    "remaining_stages",
+]
+
+
+class GateState(BaseModel):
+    project_status: str
+    stage_status: str
+    round: int
+    attempt: int
+    pause_key: str
+    pending_decision_id: int | None
+
+
+class GateOutcome(BaseModel):
+    kind: Literal["approved", "returned", "rejected", "refused"]
+    round: int
+    reason: str = ""
+
+
+def lock_project(session: Session, project_id: str) -> Project:
+    project = session.get(Project, project_id, with_for_update=True)
+    if project is None:
+        raise NotFoundError(f"没有项目 {project_id}")
+    return project
+
+
+def find_stage(session: Session, project_id: str, stage_key: str) -> Stage:
+    stage = session.execute(
+        select(Stage).where(Stage.project_id == project_id, Stage.key == stage_key)
+    ).scalar_one_or_none()
+    if stage is None:
+        raise NotFoundError(f"项目 {project_id} 没有阶段 {stage_key}")
+    return stage
+
+
+def stage_spec(project: Project, stage_key: str) -> dict[str, object]:
+    return next(s for s in project.template_snapshot["stages"] if s["key"] == stage_key)
+
+
+def lead_worker(session: Session, project_id: str) -> Person:
+    member = session.execute(
+        select(ProjectMember)
+        .where(ProjectMember.project_id == project_id, ProjectMember.role == "worker")
+        .order_by(ProjectMember.position)
+    ).scalars().first()
+    if member is None:
+        raise NotFoundError(f"项目 {project_id} 没有社工")
+    return session.get_one(Person, member.person_id)
+
+
+def _open_round(
+    session: Session, project: Project, stage: Stage, forms: list[str], now: datetime, note: str
+) -> None:
+    """Create this round's work items (skipping any that exist) and tell their assignee."""
+    spec = stage_spec(project, stage.key)
+    settings = get_settings()
+    stage.due_at = due_at(now, int(str(spec["duration_days"])), settings.workday_end_hour)
+    worker = lead_worker(session, project.id)
+    existing = set(
+        session.execute(
+            select(WorkItem.form_id).where(WorkItem.stage_id == stage.id, WorkItem.round == stage.round)
+        ).scalars()
+    )
+    titles = []
+    for form_id in forms:
+        titles.append(project.forms_snapshot[form_id]["title"])
+        if form_id in existing:
+            continue
+        session.add(
+            WorkItem(
+                project_id=project.id,
+                stage_id=stage.id,
+                form_id=form_id,
+                round=stage.round,
+                assignee_id=worker.id,
+                status="open",
+                opened_at=now,
+                due_at=stage.due_at,
+            )
+        )
+    append_event(
+        session,
+        project_stream(project.id),
+        "stage.opened",
+        actor="swflow",
+        at=now,
+        payload={"stage": stage.key, "round": stage.round, "forms": forms, "assignee": worker.id,
+                 "due_at": stage.due_at.isoformat()},
+        flow_run_id=project.flow_run_id,
+    )
+    enqueue(
+        session,
+        key=f"{project.id}:{stage.key}:r{stage.round}:opened",
+        recipient=worker,
+        template="stage_opened",
+        context=message_context(
+            project, stage=stage.title, round=stage.round, tasks=titles, due=stage.due_at, note=note
+        ),
+        now=now,
+        project_id=project.id,
+    )
+
+
+def open_stage(project_id: str, stage_key: str, now: datetime) -> int:
+    """Open a pending stage (round 1). A stage already open is left as it is. Returns the round."""
+    with unit_of_work() as session:
+        project = lock_project(session, project_id)
+        stage = find_stage(session, project_id, stage_key)
+        if stage.status == StageStatus.PENDING and project.status == ProjectStatus.RUNNING:
+            stage.status, stage.round, stage.opened_at = StageStatus.OPEN, 1, now
+            forms = list(stage_spec(project, stage_key)["forms"])  # type: ignore[call-overload]
+            _open_round(session, project, stage, forms, now, note="")
+        return stage.round
+
+
+def read_gate(project_id: str, stage_key: str) -> GateState:
+    with read_session() as session:
+        project = session.get_one(Project, project_id)
+        stage = find_stage(session, project_id, stage_key)
+        pending = session.execute(
+            select(GateDecision.id).where(
+                GateDecision.stage_id == stage.id,
+                GateDecision.round == stage.round,
+                GateDecision.applied_at.is_(None),
+            )
+        ).scalar_one_or_none()
+        return GateState(
+            project_status=project.status,
+            stage_status=stage.status,
+            round=stage.round,
+            attempt=stage.gate_attempt,
+            pause_key=pause_key(stage.key, stage.round, stage.gate_attempt),
+            pending_decision_id=pending,
+        )
+
+
+def _refuse(
+    session: Session, project: Project, stage: Stage, attempt: int, given: object, reason: str,
+    now: datetime,
+) -> GateOutcome:
+    if stage.gate_attempt == attempt:  # idempotent: one refusal per suspend
+        stage.gate_attempt += 1
+        append_event(
+            session,
+            project_stream(project.id),
+            "gate.input_refused",
+            actor="prefect-input",
+            at=now,
+            payload={"stage": stage.key, "round": stage.round, "attempt": attempt,
+                     "given": given, "reason": reason},
+            flow_run_id=project.flow_run_id,
+        )
+    return GateOutcome(kind="refused", round=stage.round, reason=reason)
+
+
+def apply_gate_reply(
+    project_id: str, stage_key: str, attempt: int, decision_id: int | None, now: datetime
+) -> GateOutcome:
+    """Act on a resume: only a decision recorded in the archive for this gate counts."""
+    with unit_of_work() as session:
+        project = lock_project(session, project_id)
+        stage = find_stage(session, project_id, stage_key)
+        decision = session.get(GateDecision, decision_id) if decision_id is not None else None
+        if decision is None or decision.stage_id != stage.id:
+            return _refuse(session, project, stage, attempt, decision_id,
+                           "没有与此审核点对应的已记录决定", now)
+        kinds = {"approve": "approved", "return": "returned", "reject": "rejected"}
+        kind = kinds[decision.outcome]
+        if decision.applied_at is not None:
+            return GateOutcome(kind=kind, round=decision.round)  # type: ignore[arg-type]
+        if decision.round != stage.round:
+            return _refuse(session, project, stage, attempt, decision_id, "决定属于另一轮审核", now)
+        decision.applied_at = now
+        payload = {"stage": stage.key, "round": stage.round, "decision_id": decision.id,
+                   "by": decision.decided_by}
+        if decision.outcome == "approve":
+            stage.status, stage.closed_at = StageStatus.APPROVED, now
+        elif decision.outcome == "reject":
+            stage.status, stage.closed_at = StageStatus.REJECTED, now
+            project.status, project.closed_at = ProjectStatus.TERMINATED, now
+        else:
+            stage.round += 1
+            stage.status, stage.gate_attempt = StageStatus.OPEN, 1
+            forms = list(stage_spec(project, stage_key)["forms"])  # type: ignore[call-overload]
+            _open_round(session, project, stage, forms, now, note=decision.comment)
+        append_event(session, project_stream(project.id), f"stage.{kind}", actor="swflow",
+                     at=now, payload=payload, flow_run_id=project.flow_run_id)
+        return GateOutcome(kind=kind, round=decision.round)  # type: ignore[arg-type]
+
+
+def close_project(project_id: str, now: datetime) -> str:
+    """Mark a project whose stages are all approved as completed; tell the manager."""
+    with unit_of_work() as session:
+        project = lock_project(session, project_id)
+        if project.status == ProjectStatus.RUNNING:
+            project.status, project.closed_at = ProjectStatus.COMPLETED, now
+            append_event(session, project_stream(project.id), "project.completed", actor="swflow",
+                         at=now, flow_run_id=project.flow_run_id)
+            enqueue(
+                session,
+                key=f"{project.id}:completed",
+                recipient=session.get_one(Person, project.manager_id),
+                template="project_completed",
+                context=message_context(project),
+                now=now,
+                project_id=project.id,
+            )
+        return project.status
+
+
+def remaining_stages(project_id: str) -> tuple[str, list[str]]:
+    """(project status, keys of the stages not yet approved, in order): one cheap query."""
+    with read_session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"没有项目 {project_id}")
+        keys = session.execute(
+            select(Stage.key)
+            .where(Stage.project_id == project_id, Stage.status != StageStatus.APPROVED)
+            .order_by(Stage.seq)
+        ).scalars().all()
+        return project.status, list(keys)

@@ -1,0 +1,76 @@
+"""Settings from the environment (`SWFLOW_*`) and `$SWFLOW_HOME/swflow.env`."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "home_dir", "prefect_env", "use_prefect_settings"]
+
+
+def home_dir() -> Path:
+    """SWFLOW_HOME, defaulting to ~/.swflow; read before the settings file it contains."""
+    return Path(os.environ.get("SWFLOW_HOME") or Path.home() / ".swflow").expanduser()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWFLOW_", extra="ignore")
+
+    home: Path = Field(default_factory=home_dir)
+    database_url: str | None = None
+    prefect_port: int = 4200
+    prefect_api_url: str | None = Field(
+        default=None, description="an external Prefect API; when set, `swflow serve` starts none"
+    )
+    runner_poll_seconds: int = 2
+    dispatch_interval_seconds: float = 1.0
+    now: datetime | None = Field(default=None, description="override the clock (tests, demo)")
+    timezone: str = "Asia/Shanghai"
+    workday_end_hour: int = 18
+    public_url: str | None = Field(default=None, description="base of links in messages")
+    max_send_attempts: int = 6
+
+    @property
+    def archive_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'archive.db'}"
+
+    @property
+    def api_url(self) -> str:
+        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def link_base(self) -> str:
+        return (self.public_url or self.api_url.removesuffix("/api")).rstrip("/")
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env_file = home_dir() / "swflow.env"
+    return Settings(_env_file=env_file if env_file.exists() else None)  # type: ignore[call-arg]
+
+
+def prefect_env(settings: Settings) -> dict[str, str]:
+    """The Prefect settings every swflow process uses: its own home, one API, no telemetry."""
+    return {
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_API_URL": settings.api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": str(settings.runner_poll_seconds),
+        "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_CLI_PROMPT": "false",
+    }
+
+
+def use_prefect_settings(settings: Settings | None = None) -> None:
+    """Point this process at swflow's Prefect API; call before `import prefect`."""
+    os.environ.update(prefect_env(settings or get_settings()))

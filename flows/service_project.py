@@ -1,0 +1,66 @@
+"""The `service_project` flow: interprets a project's pinned template, stage by stage.
+
+No stage is named here. Each gate suspends the run (no process is held while a supervisor
+takes days); a resume carries a decision id, and only a decision found in the archive counts.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from pydantic import Field
+
+from tasks import (
+    GateReplyRef,
+    StageRef,
+    apply_gate_reply,
+    close_project,
+    load_plan,
+    open_stage,
+    read_gate,
+)
+
+__all__ = ["GateReply", "service_project", "FLOW_NAME"]
+
+FLOW_NAME = "service-project"
+
+
+class GateReply(RunInput):
+    """What a resume must carry: the id of a decision recorded by `swflow approve|return`."""
+
+    decision_id: int = Field(ge=1, description="swflow 记录的审核决定编号")
+
+
+def _pass_gate(ref: StageRef) -> str:
+    """Loop until the gate is approved or the project ends; returns the outcome kind."""
+    while True:
+        open_stage(ref)
+        gate = read_gate(ref)
+        if gate.project_status != "running":
+            return "rejected"
+        decision_id = gate.pending_decision_id
+        if decision_id is None:
+            reply = suspend_flow_run(wait_for_input=GateReply, key=gate.pause_key, timeout=None)
+            decision_id = reply.decision_id
+        outcome = apply_gate_reply(
+            GateReplyRef(
+                project_id=ref.project_id,
+                stage_key=ref.stage_key,
+                attempt=gate.attempt,
+                decision_id=decision_id,
+            )
+        )
+        if outcome.kind in ("approved", "rejected"):
+            return outcome.kind
+
+
+@flow(name=FLOW_NAME, persist_result=True, log_prints=True)
+def service_project(project_id: str) -> str:
+    plan = load_plan(project_id)
+    if plan.status != "running":
+        return plan.status
+    for stage_key in plan.remaining_stages:
+        if _pass_gate(StageRef(project_id=project_id, stage_key=stage_key)) == "rejected":
+            return "terminated"
+    return close_project(project_id)

@@ -1,0 +1,17 @@
+"""Form specifications per stage and method, and the models that check submissions."""
+
+from .spec import FieldSpec, FormSpec, get_form, list_forms, load_form, model_for
+from .validate import MASK, form_schema, mask_sensitive, validate_submission
+
+__all__ = [
+    "FieldSpec",
+    "FormSpec",
+    "MASK",
+    "form_schema",
+    "get_form",
+    "list_forms",
+    "load_form",
+    "mask_sensitive",
+    "model_for",
+    "validate_submission",
+]

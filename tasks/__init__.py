@@ -1,0 +1,23 @@
+"""Prefect tasks: the stage work the flows call."""
+
+from .stage_work import (
+    GateReplyRef,
+    ProjectPlan,
+    StageRef,
+    apply_gate_reply,
+    close_project,
+    load_plan,
+    open_stage,
+    read_gate,
+)
+
+__all__ = [
+    "GateReplyRef",
+    "ProjectPlan",
+    "StageRef",
+    "apply_gate_reply",
+    "close_project",
+    "load_plan",
+    "open_stage",
+    "read_gate",
+]

@@ -1,0 +1,75 @@
+"""Prefect tasks of a service project: one model in, one model out, each idempotent.
+
+They are not cached: the archive is the source of truth, and every task re-reads it, so a
+resumed run acts on what was recorded, never on a stale result.
+"""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+
+import archive
+from archive import GateOutcome, GateState
+from config.clock import system_clock
+
+__all__ = [
+    "StageRef",
+    "GateReplyRef",
+    "ProjectPlan",
+    "load_plan",
+    "open_stage",
+    "read_gate",
+    "apply_gate_reply",
+    "close_project",
+]
+
+
+class StageRef(BaseModel):
+    project_id: str
+    stage_key: str
+
+
+class GateReplyRef(BaseModel):
+    project_id: str
+    stage_key: str
+    attempt: int
+    decision_id: int | None
+
+
+class ProjectPlan(BaseModel):
+    project_id: str
+    status: str
+    remaining_stages: list[str]
+
+
+@task(cache_policy=NO_CACHE, retries=10, retry_delay_seconds=1)
+def load_plan(project_id: str) -> ProjectPlan:
+    """The stages still to pass. Retries while `swflow launch` is still committing the project."""
+    status, remaining = archive.remaining_stages(project_id)
+    return ProjectPlan(project_id=project_id, status=status, remaining_stages=remaining)
+
+
+@task(cache_policy=NO_CACHE)
+def open_stage(ref: StageRef) -> int:
+    return archive.open_stage(ref.project_id, ref.stage_key, system_clock())
+
+
+@task(cache_policy=NO_CACHE)
+def read_gate(ref: StageRef) -> GateState:
+    return archive.read_gate(ref.project_id, ref.stage_key)
+
+
+@task(cache_policy=NO_CACHE)
+def apply_gate_reply(ref: GateReplyRef) -> GateOutcome:
+    return archive.apply_gate_reply(
+        ref.project_id, ref.stage_key, ref.attempt, ref.decision_id, system_clock()
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def close_project(project_id: str) -> str:
+    return archive.close_project(project_id, system_clock())
+
+
