@@ -8,7 +8,7 @@ from uuid import UUID
 import httpx
 
 from config.errors import ServerNotRunningError
-from config.settings import get_settings
+from config.settings import get_settings, use_prefect_settings
 
 __all__ = ["DEPLOYMENT", "api_is_up", "start_project_run", "resume_gate", "run_state"]
 
@@ -32,6 +32,7 @@ def start_project_run(project_id: str) -> str:
     """Create the project's flow run from the served deployment; returns its id."""
     if not api_is_up():
         raise _not_running()
+    use_prefect_settings()
     from prefect.deployments import run_deployment
 
     run = run_deployment(DEPLOYMENT, parameters={"project_id": project_id}, timeout=0)
@@ -39,6 +40,7 @@ def start_project_run(project_id: str) -> str:
 
 
 def run_state(flow_run_id: str) -> Any:
+    use_prefect_settings()
     from prefect import get_client
 
     with get_client(sync_client=True) as client:
@@ -50,9 +52,9 @@ def resume_gate(flow_run_id: str, decision_id: int) -> bool:
     the flow, or `swflow serve`'s reconciler, picks the decision up from the archive."""
     if not api_is_up():
         return False
-    from prefect.exceptions import ObjectNotFound
+    use_prefect_settings()
+    from prefect.exceptions import NotPausedError, ObjectNotFound
     from prefect.flow_runs import resume_flow_run
-    from prefect.exceptions import NotPausedError
 
     try:
         resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})

@@ -1,0 +1,77 @@
+"""Shared fixtures: a pre-migrated Prefect database, receivers, and served homes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.receiver import Receiver
+from tests.support.swflow_proc import Home
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "app" / "samples"
+
+
+@pytest.fixture(scope="session")
+def prefect_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Prefect's database migrated once per session; each served home starts from a copy."""
+    home = tmp_path_factory.mktemp("prefect-template")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(home)
+    subprocess.run(
+        [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
+        env=env, check=True, capture_output=True, timeout=300,
+    )
+    return home / "prefect.db"
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+def people_file(directory: Path, receiver_url: str) -> Path:
+    text = (SAMPLES / "people.yaml").read_text(encoding="utf-8").replace("{receiver}", receiver_url)
+    path = directory / "people.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def form_data(directory: Path, key: str) -> Path:
+    """A sample submission from app/samples/forms.yaml written to its own file."""
+    data = yaml.safe_load((SAMPLES / "forms.yaml").read_text(encoding="utf-8"))[key]
+    path = directory / f"{key}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def new_home(path: Path, receiver: Receiver, prefect_db: Path) -> Home:
+    home = Home(path, prefect_db)
+    home.cli("init")
+    home.cli("people", "import", str(people_file(path, receiver.url)))
+    return home
+
+
+@pytest.fixture
+def fresh_home(tmp_path: Path, receiver: Receiver, prefect_db: Path) -> Iterator[Home]:
+    """A home of the test's own (initialised, people imported); its serve is stopped after."""
+    home = new_home(tmp_path, receiver, prefect_db)
+    yield home
+    home.stop_serve()
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver,
+           prefect_db: Path) -> Iterator[Home]:
+    """One running `swflow serve` shared by the tests of a session."""
+    home = new_home(tmp_path_factory.mktemp("served"), receiver, prefect_db)
+    home.start_serve()
+    yield home
+    home.stop_serve()

@@ -1,0 +1,92 @@
+"""The whole lifecycle through the CLI, each command its own process, as a user runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.receiver import Receiver
+from tests.conftest import form_data
+from tests.support.swflow_proc import Home, wait_for
+
+pytestmark = pytest.mark.prefect
+
+WORKER, SUPERVISOR, MANAGER = "wang.worker", "li.supervisor", "zhou.pm"
+
+
+def launch(home: Home, name: str = "邻里守望") -> str:
+    out = home.cli("launch", "elderly-care", "--name", name, "--community", "幸福社区",
+                   "--manager", MANAGER, "--supervisor", SUPERVISOR, "--worker", WORKER)
+    return out.stdout.strip()
+
+
+def open_forms(home: Home, project: str, stage: str) -> list[str]:
+    s = home.stage(project, stage)
+    return [i["form"] for i in s["work_items"] if i["round"] == s["round"] and i["status"] == "open"]
+
+
+def test_service_project_runs_all_four_stages_through_the_cli(
+    served: Home, receiver: Receiver, tmp_path: Path
+) -> None:
+    project = launch(served)
+    stages = [s["key"] for s in served.json("status", project)["stages"]]
+    assert stages == ["assessment", "planning", "execution", "evaluation"]
+    for key in stages:
+        for form in wait_for(f"{key} to open", lambda k=key: open_forms(served, project, k)):
+            served.cli("submit", project, form, "--by", WORKER, "--data", str(form_data(tmp_path, form)))
+        if key == "assessment":
+            served.cli("return", project, key, "--by", SUPERVISOR, "--comment", "请补充社区资源")
+            wait_for("round 2", lambda: served.stage(project, "assessment")["round"] == 2)
+            data = form_data(tmp_path, "needs-assessment-revised")
+            served.cli("submit", project, "needs-assessment", "--by", WORKER, "--data", str(data))
+        served.cli("approve", project, key, "--by", SUPERVISOR, "--comment", "同意")
+
+    status = wait_for("completion", lambda: (s := served.json("status", project))["status"]
+                      == "completed" and s)
+    assert [s["status"] for s in status["stages"]] == ["approved"] * 4
+    assert [d["outcome"] for d in status["stages"][0]["decisions"]] == ["return", "approve"]
+    assert status["stages"][0]["round"] == 2
+
+    run_id = status["flow_run_id"]
+    wait_for("messages sent", lambda: served.json("status", project)["messages"]["pending"] == 0)
+    events = served.events(project)
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("form.submitted") == 5 and kinds.count("gate.decided") == 5
+    assert kinds.count("message.sent") >= 10
+    for event in events:
+        if event["kind"] in ("form.submitted", "gate.decided", "message.sent", "stage.opened"):
+            assert event["flow_run_id"] == run_id, event
+    assert served.run_state(run_id) == "Completed"
+
+    # the worker heard of each opened stage round (5), the supervisor of each approval request (5)
+    assert len(receiver.for_path(f"/{WORKER}")) >= 5
+    assert len(receiver.for_path(f"/{SUPERVISOR}")) >= 5
+    sensitive = "赵某某"  # key_cases in the sample assessment: must never leave the archive
+    assert all(sensitive not in str(body) for _, body in receiver.messages)
+    assert served.cli("archive", "verify", project).returncode == 0
+
+
+def test_wrong_person_cannot_decide_and_is_told_why(served: Home, tmp_path: Path) -> None:
+    project = launch(served, "四眼原则")
+    wait_for("assessment open", lambda: open_forms(served, project, "assessment"))
+    early = served.cli("approve", project, "assessment", "--by", SUPERVISOR, check=False)
+    assert early.returncode == 3 and "未提交" in early.stderr
+    served.cli("submit", project, "needs-assessment", "--by", WORKER,
+               "--data", str(form_data(tmp_path, "needs-assessment")))
+    by_worker = served.cli("approve", project, "assessment", "--by", WORKER, check=False)
+    assert by_worker.returncode == 3 and "审核人" in by_worker.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("target_count: 0\n", encoding="utf-8")
+    refused = served.cli("submit", project, "needs-assessment", "--by", WORKER, "--data", str(bad),
+                         check=False)
+    assert refused.returncode == 2 and "target_count" in refused.stderr and "必填" in refused.stderr
+
+
+def test_commands_say_how_to_start_the_server_when_it_is_not_running(fresh_home: Home) -> None:
+    home = fresh_home
+    result = home.cli("launch", "elderly-care", "--name", "x", "--community", "y", "--manager",
+                      MANAGER, "--supervisor", SUPERVISOR, "--worker", WORKER, check=False)
+    assert result.returncode == 1
+    assert "swflow serve" in result.stderr
+    assert home.json("status") == []  # nothing half-written

@@ -1,0 +1,112 @@
+"""Run swflow as a user does: separate processes, a real local Prefect server, real receivers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = ["Home", "free_port", "wait_for"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 90, every: float = 0.25) -> Any:
+    """Poll `check` until it returns something truthy (tests never sleep for time to pass)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+class Home:
+    """One SWFLOW_HOME with its own port; `cli()` runs `swflow` in a new process."""
+
+    def __init__(self, path: Path, prefect_db: Path | None = None) -> None:
+        self.path = path
+        self.port = free_port()
+        self.prefect_db = prefect_db
+        self.serve_proc: subprocess.Popen[bytes] | None = None
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SWFLOW_", "PREFECT_"))},
+            "SWFLOW_HOME": str(path),
+            "SWFLOW_PREFECT_PORT": str(self.port),
+            "SWFLOW_RUNNER_POLL_SECONDS": "1",
+            "SWFLOW_DISPATCH_INTERVAL_SECONDS": "0.5",
+        }
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], env=self.env, capture_output=True,
+            text=True, timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"swflow {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.cli(*args, "--json").stdout)
+
+    def start_serve(self) -> None:
+        target = self.path / "prefect" / "prefect.db"
+        if self.prefect_db is not None and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.prefect_db, target)  # pre-migrated: the server starts faster
+        log = open(self.path / "serve.out", "ab")  # noqa: SIM115 - closed with the process
+        self.serve_proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"], env=self.env, stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for("the served deployment", self._deployment_ready, timeout=120)
+
+    def _deployment_ready(self) -> bool:
+        if self.serve_proc is not None and self.serve_proc.poll() is not None:
+            out = (self.path / "serve.out").read_text(errors="replace")
+            raise AssertionError(f"swflow serve exited early:\n{out}")
+        try:
+            r = httpx.get(f"{self.api}/deployments/name/service-project/swflow", timeout=1)
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 200
+
+    def stop_serve(self, sig: int = signal.SIGTERM) -> None:
+        if self.serve_proc is not None and self.serve_proc.poll() is None:
+            self.serve_proc.send_signal(sig)
+            self.serve_proc.wait(timeout=60)
+        self.serve_proc = None
+
+    def run_state(self, flow_run_id: str) -> str:
+        r = httpx.get(f"{self.api}/flow_runs/{flow_run_id}", timeout=5)
+        r.raise_for_status()
+        return str(r.json()["state"]["name"])
+
+    def stage(self, project: str, key: str) -> dict[str, Any]:
+        stages = self.json("status", project)["stages"]
+        return next(s for s in stages if s["key"] == key)
+
+    def events(self, project: str) -> list[dict[str, Any]]:
+        return list(self.json("archive", "events", project))

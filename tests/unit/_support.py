@@ -1,0 +1,18 @@
+"""Constants shared by the unit tests: the sample team and a fixed moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from config.clock import SHANGHAI
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday with no holiday near it
+SAMPLES = Path(__file__).resolve().parents[2] / "app" / "samples"
+FLOW_RUN_ID = "00000000-0000-4000-8000-000000000001"  # a fake id: no Prefect here
+
+MANAGER = "zhou.pm"
+SUPERVISOR = "li.supervisor"
+WORKER = "wang.worker"  # the lead worker: every work item is assigned to them
+SECOND_WORKER = "zhao.worker"
+DIRECTOR = "chen.director"

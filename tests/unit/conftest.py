@@ -1,0 +1,98 @@
+"""Fixtures of the unit tier: a throw-away SQLite archive with the sample people and a project."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import archive
+from config.settings import get_settings
+
+from ._support import FLOW_RUN_ID, MANAGER, NOW, SAMPLES, SECOND_WORKER, SUPERVISOR, WORKER
+
+
+def _sample(name: str) -> Any:
+    return yaml.safe_load((SAMPLES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sample_forms() -> dict[str, dict[str, Any]]:
+    """Valid data for every shipped form (app/samples/forms.yaml)."""
+    return _sample("forms.yaml")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh SWFLOW_HOME with a migrated SQLite archive; no other SWFLOW_* setting leaks in."""
+    for name in [n for n in os.environ if n.startswith("SWFLOW_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SWFLOW_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    archive.migrate()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def people(archive_home: Path) -> list[archive.PersonRecord]:
+    """The sample people (notify URLs point at a closed local port) and a second worker."""
+    records = [
+        {**p, "notify": [u.replace("{receiver}", "json://127.0.0.1:9") for u in p["notify"]]}
+        for p in _sample("people.yaml")["people"]
+    ]
+    records.append({"id": SECOND_WORKER, "name": "赵社工", "roles": ["worker"],
+                    "notify": ["json://127.0.0.1:9/zhao.worker"]})
+    parsed = [archive.PersonRecord.model_validate(r) for r in records]
+    archive.import_people(parsed, actor="test", now=NOW)
+    return parsed
+
+
+@pytest.fixture
+def launch(people: list[archive.PersonRecord]) -> Callable[..., str]:
+    """Launch an elderly-care project through the archive acts, with a fake flow run id."""
+
+    def _launch(**changes: Any) -> str:
+        request = archive.LaunchRequest.model_validate({
+            "template_id": "elderly-care", "name": "幸福社区独居老人关爱", "community": "幸福社区",
+            "manager_id": MANAGER, "supervisor_id": SUPERVISOR,
+            "worker_ids": [WORKER, SECOND_WORKER], **changes,
+        })
+        plan = archive.prepare_launch(request)
+        archive.record_launch(plan, FLOW_RUN_ID, NOW)
+        return plan.project_id
+
+    return _launch
+
+
+@pytest.fixture
+def project_id(launch: Callable[..., str]) -> str:
+    return launch()
+
+
+@pytest.fixture
+def awaiting_assessment(project_id: str, sample_forms: dict[str, Any]) -> str:
+    """A project whose assessment form is in: the gate waits for the supervisor."""
+    archive.open_stage(project_id, "assessment", NOW)
+    archive.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
+    return project_id
+
+
+@pytest.fixture
+def pass_stage(sample_forms: dict[str, Any]) -> Callable[..., archive.GateOutcome]:
+    """Open a stage, submit its form, record the supervisor's decision and apply it."""
+
+    def _pass(project_id: str, stage: str, form: str, data: dict[str, Any] | None = None,
+              outcome: str = "approve", comment: str = "") -> archive.GateOutcome:
+        archive.open_stage(project_id, stage, NOW)
+        archive.submit_form(project_id, form, WORKER, data or sample_forms[form], NOW)
+        decided = archive.record_decision(project_id, stage, SUPERVISOR, outcome,  # type: ignore[arg-type]
+                                          comment, NOW)
+        gate = archive.read_gate(project_id, stage)
+        return archive.apply_gate_reply(project_id, stage, gate.attempt, decided.decision_id, NOW)
+
+    return _pass
