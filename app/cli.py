@@ -11,14 +11,18 @@ from collections.abc import Sequence
 __all__ = ["main", "build_parser"]
 
 
-def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_: str,
-         ) -> argparse.ArgumentParser:
+def _add(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_: str,
+) -> argparse.ArgumentParser:
     return sub.add_parser(name, help=help_, description=help_)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="swflow", description="swflow：社区社会工作服务项目流程编排（《社区社会工作服务指南》）"
+        prog="swflow",
+        description="swflow：社区社会工作服务项目流程编排（《社区社会工作服务指南》）",
     )
     parser.add_argument("--home", help="SWFLOW_HOME 目录（默认 ~/.swflow）")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -27,20 +31,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", dest="init_home", help="SWFLOW_HOME 目录")
 
     people = _add(sub, "people", "人员：角色、资质、通知地址").add_subparsers(
-        dest="people_command", required=True, metavar="子命令")
+        dest="people_command", required=True, metavar="子命令"
+    )
     _add(people, "import", "从 YAML 文件导入人员").add_argument("file")
     _add(people, "list", "列出人员").add_argument("--json", action="store_true")
 
     _add(sub, "serve", "启动本地 Prefect 服务、runner、通知发送（嵌入式默认部署）")
 
     templates = _add(sub, "templates", "服务项目模板").add_subparsers(
-        dest="templates_command", required=True, metavar="子命令")
+        dest="templates_command", required=True, metavar="子命令"
+    )
     _add(templates, "list", "列出模板").add_argument("--json", action="store_true")
     _add(templates, "show", "显示一个模板").add_argument("template_id")
     _add(templates, "validate", "检查一个模板文件").add_argument("file")
 
-    forms = _add(sub, "forms", "表单").add_subparsers(
-        dest="forms_command", required=True, metavar="子命令")
+    forms = _add(sub, "forms", "表单").add_subparsers(dest="forms_command", required=True, metavar="子命令")
     p = _add(forms, "show", "显示一个表单")
     p.add_argument("form_id")
     p.add_argument("--schema", action="store_true", help="输出 JSON Schema")
@@ -67,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True)
     p.add_argument("--data", required=True, help="YAML 或 JSON 文件")
 
-    for name, help_ in (("approve", "审核通过"), ("return", "退回修改"), ("reject", "否决（项目终止）")):
+    for name, help_ in (
+        ("approve", "审核通过"),
+        ("return", "退回修改"),
+        ("reject", "否决（项目终止）"),
+    ):
         p = _add(sub, name, help_)
         p.add_argument("project")
         p.add_argument("stage")
@@ -75,14 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--comment", default="", required=name != "approve")
 
     notes = _add(sub, "notifications", "通知发件箱").add_subparsers(
-        dest="notifications_command", required=True, metavar="子命令")
+        dest="notifications_command", required=True, metavar="子命令"
+    )
     p = _add(notes, "list", "列出通知")
     p.add_argument("--failed", action="store_true")
     p.add_argument("--json", action="store_true")
     _add(notes, "dispatch", "立即发送到期的通知（一次）")
 
-    arch = _add(sub, "archive", "项目档案").add_subparsers(
-        dest="archive_command", required=True, metavar="子命令")
+    arch = _add(sub, "archive", "项目档案").add_subparsers(dest="archive_command", required=True, metavar="子命令")
     _add(arch, "verify", "校验哈希链").add_argument("project", nargs="?")
     p = _add(arch, "events", "列出项目事件")
     p.add_argument("project")

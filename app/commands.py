@@ -63,13 +63,19 @@ def cmd_people(args: argparse.Namespace) -> int:
 
     arch = _archive()
     if args.people_command == "list":
-        from archive.models import Person
         from sqlalchemy import select
+
+        from archive.models import Person
 
         with arch.read_session() as session:
             people = [
-                {"id": p.id, "name": p.name, "roles": p.roles, "channels": len(p.notify),
-                 "active": p.active}
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "roles": p.roles,
+                    "channels": len(p.notify),
+                    "active": p.active,
+                }
                 for p in session.execute(select(Person).order_by(Person.id)).scalars()
             ]
         if args.json:
@@ -109,9 +115,17 @@ def cmd_templates(args: argparse.Namespace) -> int:
     if args.templates_command == "show":
         _print_json(get_template(args.template_id).model_dump(mode="json"))
         return 0
-    rows = [{"id": t.id, "version": t.version, "title": t.title, "clause": t.clause,
-             "sensitivity": t.sensitivity, "stages": [s.key for s in t.stages]}
-            for t in list_templates()]
+    rows = [
+        {
+            "id": t.id,
+            "version": t.version,
+            "title": t.title,
+            "clause": t.clause,
+            "sensitivity": t.sensitivity,
+            "stages": [s.key for s in t.stages],
+        }
+        for t in list_templates()
+    ]
     if args.json:
         _print_json(rows)
     else:
@@ -139,8 +153,12 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
     arch = _archive()
     request = arch.LaunchRequest(
-        template_id=args.template_id, name=args.name, community=args.community,
-        manager_id=args.manager, supervisor_id=args.supervisor, worker_ids=args.worker,
+        template_id=args.template_id,
+        name=args.name,
+        community=args.community,
+        manager_id=args.manager,
+        supervisor_id=args.supervisor,
+        worker_ids=args.worker,
     )
     plan = arch.prepare_launch(request)
     run_id = start_project_run(plan.project_id)
@@ -172,8 +190,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     arch = _archive()
-    result = arch.submit_form(args.project, args.form_id, args.by, read_data_file(args.data),
-                              system_clock())
+    result = arch.submit_form(args.project, args.form_id, args.by, read_data_file(args.data), system_clock())
     print(f"已提交 {args.form_id}（阶段 {result.stage} 第 {result.round} 轮，记录 #{result.submission_id}）")
     if result.stage_complete:
         print("本阶段表单已齐，已请督导审核")
@@ -184,8 +201,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     from flows.control import resume_gate
 
     arch = _archive()
-    decided = arch.record_decision(args.project, args.stage, args.by, args.command,
-                                   args.comment, system_clock())
+    decided = arch.record_decision(args.project, args.stage, args.by, args.command, args.comment, system_clock())
     words = {"approve": "通过", "return": "退回修改", "reject": "否决"}
     print(f"已记录决定 #{decided.decision_id}：{args.stage} 第 {decided.round} 轮 {words[args.command]}")
     if decided.flow_run_id and not resume_gate(decided.flow_run_id, decided.decision_id):
@@ -205,8 +221,10 @@ def cmd_notifications(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
     for r in [] if args.json else rows:
-        print(f"#{r['id']:<5} {r['project'] or '-':<10} {r['recipient']:<12} {r['template']:<20}"
-              f" {r['status']:<8} 尝试 {r['attempts']} {r['last_error'] or ''}")
+        print(
+            f"#{r['id']:<5} {r['project'] or '-':<10} {r['recipient']:<12} {r['template']:<20}"
+            f" {r['status']:<8} 尝试 {r['attempts']} {r['last_error'] or ''}"
+        )
     return 0
 
 
@@ -249,10 +267,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "init": cmd_init, "people": cmd_people, "templates": cmd_templates, "forms": cmd_forms,
-    "launch": cmd_launch, "status": cmd_status, "inbox": cmd_inbox, "submit": cmd_submit,
-    "approve": cmd_decide, "return": cmd_decide, "reject": cmd_decide,
-    "notifications": cmd_notifications, "archive": cmd_archive, "serve": cmd_serve,
+    "init": cmd_init,
+    "people": cmd_people,
+    "templates": cmd_templates,
+    "forms": cmd_forms,
+    "launch": cmd_launch,
+    "status": cmd_status,
+    "inbox": cmd_inbox,
+    "submit": cmd_submit,
+    "approve": cmd_decide,
+    "return": cmd_decide,
+    "reject": cmd_decide,
+    "notifications": cmd_notifications,
+    "archive": cmd_archive,
+    "serve": cmd_serve,
     "demo": cmd_demo,
 }
 

@@ -49,8 +49,7 @@ def _prepare_home() -> Path:
     given = os.environ.get("SWFLOW_HOME")
     home = Path(given) if given else Path(tempfile.mkdtemp(prefix="swflow-demo-"))
     if (home / "archive.db").exists():
-        raise FormError(f"SWFLOW_HOME={home} 已有档案；演示需要一个新的目录",
-                        [("SWFLOW_HOME", "必须是新目录")])
+        raise FormError(f"SWFLOW_HOME={home} 已有档案；演示需要一个新的目录", [("SWFLOW_HOME", "必须是新目录")])
     os.environ["SWFLOW_HOME"] = str(home)
     os.environ.setdefault("SWFLOW_PREFECT_PORT", str(free_port()))
     from config.settings import get_settings
@@ -97,16 +96,27 @@ def run_demo(keep: bool = False) -> int:
         )
         archive.import_people(archive.PeopleFile.model_validate(people).people, "demo", system_clock())
         print(f"演示目录：{home}")
-        serve = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=os.environ.copy(),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_until("编排服务就绪", _deployment_ready, timeout=180)
             print(f"编排服务已就绪（{time.monotonic() - started:.1f} 秒）")
             from flows.control import start_project_run
 
-            plan = archive.prepare_launch(archive.LaunchRequest(
-                template_id="elderly-care", name="幸福社区独居老人邻里守望计划", community="幸福社区",
-                manager_id=MANAGER, supervisor_id=SUPERVISOR, worker_ids=[WORKER]))
+            plan = archive.prepare_launch(
+                archive.LaunchRequest(
+                    template_id="elderly-care",
+                    name="幸福社区独居老人邻里守望计划",
+                    community="幸福社区",
+                    manager_id=MANAGER,
+                    supervisor_id=SUPERVISOR,
+                    worker_ids=[WORKER],
+                )
+            )
             archive.record_launch(plan, start_project_run(plan.project_id), system_clock())
             project_id = plan.project_id
             print(f"已启动项目 {project_id}")
@@ -116,8 +126,10 @@ def run_demo(keep: bool = False) -> int:
                 stage["seq_index"] = index
             _play_stages(project_id, stages, samples)
             wait_until("项目结项", lambda: archive.project_status(project_id)["status"] == "completed")
-            wait_until("通知发送完毕",
-                       lambda: archive.project_status(project_id)["messages"]["pending"] == 0)
+            wait_until(
+                "通知发送完毕",
+                lambda: archive.project_status(project_id)["messages"]["pending"] == 0,
+            )
             _summary(project_id, home, receiver, time.monotonic() - started)
         finally:
             if not keep:
@@ -133,8 +145,7 @@ def _play_stages(project_id: str, stages: list[dict[str, Any]], samples: dict[st
     for stage in stages:
         revised = False
         while True:
-            items = wait_until(f"阶段 {stage['key']} 开放",
-                               lambda s=stage: _open_items(project_id, s["key"]))
+            items = wait_until(f"阶段 {stage['key']} 开放", lambda s=stage: _open_items(project_id, s["key"]))
             for item in items:
                 key = f"{item['form']}-revised" if revised and f"{item['form']}-revised" in samples else item["form"]
                 archive.submit_form(project_id, item["form"], WORKER, samples[key], system_clock())
@@ -142,8 +153,7 @@ def _play_stages(project_id: str, stages: list[dict[str, Any]], samples: dict[st
             give_back = stage["seq_index"] == 0 and not revised
             outcome = "return" if give_back else "approve"
             comment = "请补充独居、空巢老人的具体人数和社区资源。" if give_back else "同意"
-            decided = archive.record_decision(project_id, stage["key"], SUPERVISOR, outcome,
-                                              comment, system_clock())
+            decided = archive.record_decision(project_id, stage["key"], SUPERVISOR, outcome, comment, system_clock())
             resume_gate(str(decided.flow_run_id), decided.decision_id)
             print(f"  李督导 {'退回修改' if give_back else '审核通过'}：{stage['title']}")
             if not give_back:

@@ -57,7 +57,11 @@ class Supervisor:
         self.logs.mkdir(parents=True, exist_ok=True)
         log: IO[bytes] = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by child
         return subprocess.Popen(
-            argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
         )
 
@@ -76,9 +80,7 @@ class Supervisor:
 
         if self.settings.prefect_api_url is None:
             if api_is_up():
-                raise SwflowError(
-                    f"端口 {self.settings.prefect_port} 上已有服务；请换 SWFLOW_PREFECT_PORT"
-                )
+                raise SwflowError(f"端口 {self.settings.prefect_port} 上已有服务；请换 SWFLOW_PREFECT_PORT")
             self.server = self._start_server()
         elif not api_is_up(timeout=5):
             raise ServerNotRunningError(f"外部 Prefect API {self.settings.api_url} 无响应")
@@ -87,15 +89,22 @@ class Supervisor:
     def _start_server(self) -> subprocess.Popen[bytes]:
         from flows.control import api_is_up
 
-        argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                "--port", str(self.settings.prefect_port)]
+        argv = [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.settings.prefect_port),
+        ]
         server = self._spawn("prefect-server", argv)
         deadline = time.monotonic() + 120
         while not api_is_up(timeout=1):
             if server.poll() is not None:
-                raise SwflowError(
-                    f"Prefect 服务启动失败，见 {self.logs / 'prefect-server.log'}"
-                )
+                raise SwflowError(f"Prefect 服务启动失败，见 {self.logs / 'prefect-server.log'}")
             if time.monotonic() > deadline:
                 server.terminate()
                 raise SwflowError("Prefect 服务 120 秒内未就绪")

@@ -7,9 +7,16 @@ from typing import Any
 __all__ = ["print_project", "print_projects", "print_inbox"]
 
 STATUS = {
-    "pending": "未开始", "open": "填写中", "awaiting_decision": "待审核", "decided": "已决定，流程接续中",
-    "approved": "已通过", "rejected": "已否决", "running": "进行中", "completed": "已结项",
-    "terminated": "已终止", "submitted": "已提交",
+    "pending": "未开始",
+    "open": "填写中",
+    "awaiting_decision": "待审核",
+    "decided": "已决定，流程接续中",
+    "approved": "已通过",
+    "rejected": "已否决",
+    "running": "进行中",
+    "completed": "已结项",
+    "terminated": "已终止",
+    "submitted": "已提交",
 }
 
 
@@ -18,14 +25,17 @@ def _t(value: str | None) -> str:
 
 
 def print_project(status: dict[str, Any]) -> None:
-    print(f"{status['id']}  {status['name']}（{status['community']}）  "
-          f"{STATUS.get(status['status'], status['status'])}")
+    print(
+        f"{status['id']}  {status['name']}（{status['community']}）  {STATUS.get(status['status'], status['status'])}"
+    )
     team = "，".join(f"{m['role']}:{m['person']}" for m in status["team"])
     print(f"模板 {status['template']['id']} v{status['template']['version']}  团队 {team}")
     for stage in status["stages"]:
         waiting = f"  等待：{'、'.join(stage['waiting_on'])}" if stage["waiting_on"] else ""
-        print(f"  [{STATUS.get(stage['status'], stage['status'])}] {stage['title']}（{stage['key']}）"
-              f" 第 {stage['round']} 轮  期限 {_t(stage['due_at']) or '-'}{waiting}")
+        print(
+            f"  [{STATUS.get(stage['status'], stage['status'])}] {stage['title']}（{stage['key']}）"
+            f" 第 {stage['round']} 轮  期限 {_t(stage['due_at']) or '-'}{waiting}"
+        )
         for d in stage["decisions"]:
             print(f"      决定 #{d['id']} 第 {d['round']} 轮 {d['outcome']} by {d['by']} {d['comment']}")
     m = status["messages"]
@@ -45,7 +55,9 @@ def print_inbox(box: dict[str, Any]) -> None:
     if not box["tasks"] and not box["decisions"]:
         print("  没有待办事项")
     for t in box["tasks"]:
-        print(f"  填写 {t['project']} {t['form']}（{t['form_title']}），{t['stage_title']} 第 {t['round']} 轮，"
-              f"期限 {_t(t['due_at'])}")
+        print(
+            f"  填写 {t['project']} {t['form']}（{t['form_title']}），{t['stage_title']} 第 {t['round']} 轮，"
+            f"期限 {_t(t['due_at'])}"
+        )
     for d in box["decisions"]:
         print(f"  审核 {d['project']} {d['stage']}（{d['stage_title']}）第 {d['round']} 轮")

@@ -116,9 +116,7 @@ def ensure_current(url: str | None = None) -> None:
     url = _url(url)
     if not _checked(url):
         _checked.cache_clear()
-        raise ArchiveNotInitialisedError(
-            f"档案库 {url} 不存在或版本不是最新：请先运行 `swflow init`"
-        )
+        raise ArchiveNotInitialisedError(f"档案库 {url} 不存在或版本不是最新：请先运行 `swflow init`")
 
 
 def scalar_exists(session: Session, statement: Any) -> bool:

@@ -47,9 +47,7 @@ def append_event(
     flow_run_id: str | None = None,
 ) -> Event:
     """Add the next event of `stream` inside the caller's transaction, locking the stream head."""
-    head = session.execute(
-        select(EventHead).where(EventHead.stream == stream).with_for_update()
-    ).scalar_one_or_none()
+    head = session.execute(select(EventHead).where(EventHead.stream == stream).with_for_update()).scalar_one_or_none()
     if head is None:
         head = EventHead(stream=stream, seq=0, hash=GENESIS)
         session.add(head)

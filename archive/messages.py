@@ -25,9 +25,5 @@ def message_context(project: Project, **extra: Any) -> dict[str, Any]:
         "link": link,
     }
     for key, value in extra.items():
-        context[key] = (
-            value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-            if isinstance(value, datetime)
-            else value
-        )
+        context[key] = value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value
     return context

@@ -59,7 +59,12 @@ def enqueue(
             "message.queued",
             actor="swflow",
             at=now,
-            payload={"key": key, "recipient": recipient.id, "template": template, "channels": added},
+            payload={
+                "key": key,
+                "recipient": recipient.id,
+                "template": template,
+                "channels": added,
+            },
             flow_run_id=_flow_run_id(session, project_id),
         )
     return added
@@ -88,10 +93,7 @@ def due_messages(now: datetime, limit: int = 100, url: str | None = None) -> lis
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).scalars()
-        return [
-            PendingMessage(m.id, m.recipient_id, m.channel, m.template, m.context, m.attempts)
-            for m in rows
-        ]
+        return [PendingMessage(m.id, m.recipient_id, m.channel, m.template, m.context, m.attempts) for m in rows]
 
 
 def retry_delay(attempts: int) -> timedelta:

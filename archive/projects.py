@@ -87,10 +87,7 @@ def record_launch(plan: LaunchPlan, flow_run_id: str, now: datetime) -> Project:
         session.add(project)
         members = [(request.manager_id, "manager", 0), (request.supervisor_id, "supervisor", 0)]
         members += [(w, "worker", i) for i, w in enumerate(dict.fromkeys(request.worker_ids))]
-        session.add_all(
-            ProjectMember(project_id=project.id, person_id=p, role=r, position=i)
-            for p, r, i in members
-        )
+        session.add_all(ProjectMember(project_id=project.id, person_id=p, role=r, position=i) for p, r, i in members)
         for seq, stage in enumerate(plan.template_snapshot["stages"], start=1):
             session.add(
                 Stage(

@@ -70,19 +70,21 @@ def stage_spec(project: Project, stage_key: str) -> dict[str, object]:
 
 
 def lead_worker(session: Session, project_id: str) -> Person:
-    member = session.execute(
-        select(ProjectMember)
-        .where(ProjectMember.project_id == project_id, ProjectMember.role == "worker")
-        .order_by(ProjectMember.position)
-    ).scalars().first()
+    member = (
+        session.execute(
+            select(ProjectMember)
+            .where(ProjectMember.project_id == project_id, ProjectMember.role == "worker")
+            .order_by(ProjectMember.position)
+        )
+        .scalars()
+        .first()
+    )
     if member is None:
         raise NotFoundError(f"项目 {project_id} 没有社工")
     return session.get_one(Person, member.person_id)
 
 
-def _open_round(
-    session: Session, project: Project, stage: Stage, forms: list[str], now: datetime, note: str
-) -> None:
+def _open_round(session: Session, project: Project, stage: Stage, forms: list[str], now: datetime, note: str) -> None:
     """Create this round's work items (skipping any that exist) and tell their assignee."""
     spec = stage_spec(project, stage.key)
     settings = get_settings()
@@ -116,8 +118,13 @@ def _open_round(
         "stage.opened",
         actor="swflow",
         at=now,
-        payload={"stage": stage.key, "round": stage.round, "forms": forms, "assignee": worker.id,
-                 "due_at": stage.due_at.isoformat()},
+        payload={
+            "stage": stage.key,
+            "round": stage.round,
+            "forms": forms,
+            "assignee": worker.id,
+            "due_at": stage.due_at.isoformat(),
+        },
         flow_run_id=project.flow_run_id,
     )
     enqueue(
@@ -167,7 +174,12 @@ def read_gate(project_id: str, stage_key: str) -> GateState:
 
 
 def _refuse(
-    session: Session, project: Project, stage: Stage, attempt: int, given: object, reason: str,
+    session: Session,
+    project: Project,
+    stage: Stage,
+    attempt: int,
+    given: object,
+    reason: str,
     now: datetime,
 ) -> GateOutcome:
     if stage.gate_attempt == attempt:  # idempotent: one refusal per suspend
@@ -178,8 +190,13 @@ def _refuse(
             "gate.input_refused",
             actor="prefect-input",
             at=now,
-            payload={"stage": stage.key, "round": stage.round, "attempt": attempt,
-                     "given": given, "reason": reason},
+            payload={
+                "stage": stage.key,
+                "round": stage.round,
+                "attempt": attempt,
+                "given": given,
+                "reason": reason,
+            },
             flow_run_id=project.flow_run_id,
         )
     return GateOutcome(kind="refused", round=stage.round, reason=reason)
@@ -194,8 +211,7 @@ def apply_gate_reply(
         stage = find_stage(session, project_id, stage_key)
         decision = session.get(GateDecision, decision_id) if decision_id is not None else None
         if decision is None or decision.stage_id != stage.id:
-            return _refuse(session, project, stage, attempt, decision_id,
-                           "没有与此审核点对应的已记录决定", now)
+            return _refuse(session, project, stage, attempt, decision_id, "没有与此审核点对应的已记录决定", now)
         kinds = {"approve": "approved", "return": "returned", "reject": "rejected"}
         kind = kinds[decision.outcome]
         if decision.applied_at is not None:
@@ -203,8 +219,12 @@ def apply_gate_reply(
         if decision.round != stage.round:
             return _refuse(session, project, stage, attempt, decision_id, "决定属于另一轮审核", now)
         decision.applied_at = now
-        payload = {"stage": stage.key, "round": stage.round, "decision_id": decision.id,
-                   "by": decision.decided_by}
+        payload = {
+            "stage": stage.key,
+            "round": stage.round,
+            "decision_id": decision.id,
+            "by": decision.decided_by,
+        }
         if decision.outcome == "approve":
             stage.status, stage.closed_at = StageStatus.APPROVED, now
         elif decision.outcome == "reject":
@@ -215,8 +235,15 @@ def apply_gate_reply(
             stage.status, stage.gate_attempt = StageStatus.OPEN, 1
             forms = list(stage_spec(project, stage_key)["forms"])  # type: ignore[call-overload]
             _open_round(session, project, stage, forms, now, note=decision.comment)
-        append_event(session, project_stream(project.id), f"stage.{kind}", actor="swflow",
-                     at=now, payload=payload, flow_run_id=project.flow_run_id)
+        append_event(
+            session,
+            project_stream(project.id),
+            f"stage.{kind}",
+            actor="swflow",
+            at=now,
+            payload=payload,
+            flow_run_id=project.flow_run_id,
+        )
         return GateOutcome(kind=kind, round=decision.round)  # type: ignore[arg-type]
 
 
@@ -226,8 +253,14 @@ def close_project(project_id: str, now: datetime) -> str:
         project = lock_project(session, project_id)
         if project.status == ProjectStatus.RUNNING:
             project.status, project.closed_at = ProjectStatus.COMPLETED, now
-            append_event(session, project_stream(project.id), "project.completed", actor="swflow",
-                         at=now, flow_run_id=project.flow_run_id)
+            append_event(
+                session,
+                project_stream(project.id),
+                "project.completed",
+                actor="swflow",
+                at=now,
+                flow_run_id=project.flow_run_id,
+            )
             enqueue(
                 session,
                 key=f"{project.id}:completed",
@@ -246,9 +279,13 @@ def remaining_stages(project_id: str) -> tuple[str, list[str]]:
         project = session.get(Project, project_id)
         if project is None:
             raise NotFoundError(f"没有项目 {project_id}")
-        keys = session.execute(
-            select(Stage.key)
-            .where(Stage.project_id == project_id, Stage.status != StageStatus.APPROVED)
-            .order_by(Stage.seq)
-        ).scalars().all()
+        keys = (
+            session.execute(
+                select(Stage.key)
+                .where(Stage.project_id == project_id, Stage.status != StageStatus.APPROVED)
+                .order_by(Stage.seq)
+            )
+            .scalars()
+            .all()
+        )
         return project.status, list(keys)

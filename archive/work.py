@@ -49,9 +49,7 @@ def _stage_of_form(session: Session, project: Project, form_id: str) -> Stage:
     raise NotFoundError(f"项目 {project.id} 的模板里没有表单 {form_id}")
 
 
-def submit_form(
-    project_id: str, form_id: str, person_id: str, data: Any, now: datetime
-) -> Submitted:
+def submit_form(project_id: str, form_id: str, person_id: str, data: Any, now: datetime) -> Submitted:
     """Validate against the pinned form version and record; the last form in asks for a decision."""
     with unit_of_work() as session:
         project = lock_project(session, project_id)
@@ -74,27 +72,40 @@ def submit_form(
         form = FormSpec.model_validate(project.forms_snapshot[form_id])
         clean = validate_submission(form, data)
         submission = FormSubmission(
-            work_item_id=item.id, project_id=project.id, form_id=form_id,
-            form_version=form.version, round=stage.round, data=clean,
-            submitted_by=person_id, submitted_at=now,
+            work_item_id=item.id,
+            project_id=project.id,
+            form_id=form_id,
+            form_version=form.version,
+            round=stage.round,
+            data=clean,
+            submitted_by=person_id,
+            submitted_at=now,
         )
         session.add(submission)
         session.flush()
         resubmitted = item.status == "submitted"
         item.status, item.submitted_at, item.submission_id = "submitted", now, submission.id
         append_event(
-            session, project_stream(project.id),
+            session,
+            project_stream(project.id),
             "form.resubmitted" if resubmitted else "form.submitted",
-            actor=person_id, at=now,
-            payload={"stage": stage.key, "round": stage.round, "form": form_id,
-                     "form_version": form.version, "submission_id": submission.id,
-                     "data_sha256": hashlib.sha256(canonical_json(clean).encode()).hexdigest()},
+            actor=person_id,
+            at=now,
+            payload={
+                "stage": stage.key,
+                "round": stage.round,
+                "form": form_id,
+                "form_version": form.version,
+                "submission_id": submission.id,
+                "data_sha256": hashlib.sha256(canonical_json(clean).encode()).hexdigest(),
+            },
             flow_run_id=project.flow_run_id,
         )
         session.flush()
         open_left = session.execute(
             select(WorkItem.id).where(
-                WorkItem.stage_id == stage.id, WorkItem.round == stage.round,
+                WorkItem.stage_id == stage.id,
+                WorkItem.round == stage.round,
                 WorkItem.status == "open",
             )
         ).first()
@@ -102,15 +113,23 @@ def submit_form(
             stage.status = StageStatus.AWAITING_DECISION
             _ask_for_decision(session, project, stage, now)
         return Submitted(
-            submission_id=submission.id, stage=stage.key, round=stage.round,
+            submission_id=submission.id,
+            stage=stage.key,
+            round=stage.round,
             stage_complete=open_left is None,
         )
 
 
 def _ask_for_decision(session: Session, project: Project, stage: Stage, now: datetime) -> None:
-    append_event(session, project_stream(project.id), "gate.awaiting", actor="swflow", at=now,
-                 payload={"stage": stage.key, "round": stage.round},
-                 flow_run_id=project.flow_run_id)
+    append_event(
+        session,
+        project_stream(project.id),
+        "gate.awaiting",
+        actor="swflow",
+        at=now,
+        payload={"stage": stage.key, "round": stage.round},
+        flow_run_id=project.flow_run_id,
+    )
     enqueue(
         session,
         key=f"{project.id}:{stage.key}:r{stage.round}:approval",
@@ -123,9 +142,11 @@ def _ask_for_decision(session: Session, project: Project, stage: Stage, now: dat
 
 
 def _gate_context(session: Session, project: Project, stage: Stage) -> GateContext:
-    items = session.execute(
-        select(WorkItem).where(WorkItem.stage_id == stage.id, WorkItem.round == stage.round)
-    ).scalars().all()
+    items = (
+        session.execute(select(WorkItem).where(WorkItem.stage_id == stage.id, WorkItem.round == stage.round))
+        .scalars()
+        .all()
+    )
     submitters = session.execute(
         select(FormSubmission.submitted_by)
         .join(WorkItem, WorkItem.id == FormSubmission.work_item_id)
@@ -161,30 +182,46 @@ def record_decision(
             person = get_person(session, person_id)
             stage = find_stage(session, project_id, stage_key)
             if stage.status == StageStatus.DECIDED:
-                raise AlreadyDecidedError(
-                    f"阶段「{stage.title}」第 {stage.round} 轮已有决定（already decided）"
-                )
+                raise AlreadyDecidedError(f"阶段「{stage.title}」第 {stage.round} 轮已有决定（already decided）")
             if project.status != ProjectStatus.RUNNING:
                 raise RefusedError(f"项目 {project_id} 已结束（{project.status}）")
             reason = why_not_decide(_gate_context(session, project, stage), person_id, person.roles)
             if reason:
                 raise RefusedError(reason)
             decision = GateDecision(
-                project_id=project.id, stage_id=stage.id, round=stage.round, step=1,
-                outcome=outcome, decided_by=person_id, comment=comment, decided_at=now,
+                project_id=project.id,
+                stage_id=stage.id,
+                round=stage.round,
+                step=1,
+                outcome=outcome,
+                decided_by=person_id,
+                comment=comment,
+                decided_at=now,
             )
             session.add(decision)
             session.flush()
             stage.status = StageStatus.DECIDED
             append_event(
-                session, project_stream(project.id), "gate.decided", actor=person_id, at=now,
-                payload={"stage": stage.key, "round": stage.round, "outcome": outcome,
-                         "comment": comment, "decision_id": decision.id},
+                session,
+                project_stream(project.id),
+                "gate.decided",
+                actor=person_id,
+                at=now,
+                payload={
+                    "stage": stage.key,
+                    "round": stage.round,
+                    "outcome": outcome,
+                    "comment": comment,
+                    "decision_id": decision.id,
+                },
                 flow_run_id=project.flow_run_id,
             )
-            return Decided(decision_id=decision.id, stage=stage.key, round=stage.round,
-                           outcome=outcome, flow_run_id=project.flow_run_id)
+            return Decided(
+                decision_id=decision.id,
+                stage=stage.key,
+                round=stage.round,
+                outcome=outcome,
+                flow_run_id=project.flow_run_id,
+            )
     except IntegrityError as exc:  # a concurrent decision won the unique (stage, round, step)
         raise AlreadyDecidedError(f"阶段 {stage_key} 本轮已有决定（already decided）") from exc
-
-

@@ -24,9 +24,7 @@ class _Frozen(BaseModel):
 class GateRule(_Frozen):
     """Who decides a stage's gate, and what the gate does on a return."""
 
-    approvers: tuple[Literal["supervisor", "director"], ...] = Field(
-        default=("supervisor",), min_length=1
-    )
+    approvers: tuple[Literal["supervisor", "director"], ...] = Field(default=("supervisor",), min_length=1)
     return_reopens: Literal["all", "named"] = "all"
 
 

@@ -17,10 +17,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def describe_validation_error(error: ValidationError) -> list[tuple[str, str]]:
     """(dotted path, rule) for each problem pydantic found."""
-    return [
-        (".".join(str(part) for part in item["loc"]) or "(根)", item["msg"])
-        for item in error.errors()
-    ]
+    return [(".".join(str(part) for part in item["loc"]) or "(根)", item["msg"]) for item in error.errors()]
 
 
 def load_definition(path: Path, model: type[M]) -> M:

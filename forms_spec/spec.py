@@ -14,9 +14,7 @@ from config.yaml_source import load_definition
 
 __all__ = ["FieldSpec", "FormSpec", "load_form", "list_forms", "get_form", "model_for"]
 
-FieldType = Literal[
-    "text", "textarea", "integer", "number", "date", "choice", "multichoice", "boolean", "table"
-]
+FieldType = Literal["text", "textarea", "integer", "number", "date", "choice", "multichoice", "boolean", "table"]
 
 
 class FieldSpec(BaseModel):

@@ -62,7 +62,7 @@ def validate_submission(form: FormSpec, data: Any) -> dict[str, Any]:
     except ValidationError as exc:
         problems = [(_label(form, tuple(item["loc"])), _rule(item)) for item in exc.errors()]
         lines = "\n".join(f"  - {field}：{rule}" for field, rule in problems)
-        raise FormError(f"表单 {form.id}（{form.title}）有 {len(problems)} 处错误：\n{lines}", problems)
+        raise FormError(f"表单 {form.id}（{form.title}）有 {len(problems)} 处错误：\n{lines}", problems) from exc
     return model.model_dump(mode="json", exclude_none=True)
 
 

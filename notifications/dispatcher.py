@@ -42,9 +42,7 @@ def dispatch_once(sender: Sender | None = None, clock: Clock = system_clock) -> 
         }
         rendered = render_message(message.template, context)
         ok, error = sender.send(message.channel, rendered.title, rendered.body)
-        status = record_delivery(
-            message.id, ok=ok, now=clock(), error=error, max_attempts=max_attempts
-        )
+        status = record_delivery(message.id, ok=ok, now=clock(), error=error, max_attempts=max_attempts)
         if status == "sent":
             report.sent += 1
         elif status == "failed":

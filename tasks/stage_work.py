@@ -63,13 +63,9 @@ def read_gate(ref: StageRef) -> GateState:
 
 @task(cache_policy=NO_CACHE)
 def apply_gate_reply(ref: GateReplyRef) -> GateOutcome:
-    return archive.apply_gate_reply(
-        ref.project_id, ref.stage_key, ref.attempt, ref.decision_id, system_clock()
-    )
+    return archive.apply_gate_reply(ref.project_id, ref.stage_key, ref.attempt, ref.decision_id, system_clock())
 
 
 @task(cache_policy=NO_CACHE)
 def close_project(project_id: str) -> str:
     return archive.close_project(project_id, system_clock())
-
-

@@ -26,7 +26,10 @@ def prefect_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env["PREFECT_HOME"] = str(home)
     subprocess.run(
         [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
-        env=env, check=True, capture_output=True, timeout=300,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     return home / "prefect.db"
 
@@ -68,8 +71,9 @@ def fresh_home(tmp_path: Path, receiver: Receiver, prefect_db: Path) -> Iterator
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver,
-           prefect_db: Path) -> Iterator[Home]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, receiver: Receiver, prefect_db: Path
+) -> Iterator[Home]:
     """One running `swflow serve` shared by the tests of a session."""
     home = new_home(tmp_path_factory.mktemp("served"), receiver, prefect_db)
     home.start_serve()

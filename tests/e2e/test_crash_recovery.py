@@ -24,13 +24,22 @@ def api_down(api: str) -> bool:
     return False
 
 
-def test_project_continues_after_serve_is_killed_at_a_gate(fresh_home: Home, tmp_path: Path) -> None:
+def test_project_continues_after_serve_is_killed_at_a_gate(
+    fresh_home: Home, tmp_path: Path
+) -> None:
     home = fresh_home
     home.start_serve()
     project = launch(home, "断电恢复")
     wait_for("assessment open", lambda: open_forms(home, project, "assessment"))
-    home.cli("submit", project, "needs-assessment", "--by", WORKER,
-             "--data", str(form_data(tmp_path, "needs-assessment")))
+    home.cli(
+        "submit",
+        project,
+        "needs-assessment",
+        "--by",
+        WORKER,
+        "--data",
+        str(form_data(tmp_path, "needs-assessment")),
+    )
     run_id = home.json("status", project)["flow_run_id"]
     wait_for("the run to suspend at the gate", lambda: home.run_state(run_id) == "Suspended")
 

@@ -16,14 +16,28 @@ WORKER, SUPERVISOR, MANAGER = "wang.worker", "li.supervisor", "zhou.pm"
 
 
 def launch(home: Home, name: str = "邻里守望") -> str:
-    out = home.cli("launch", "elderly-care", "--name", name, "--community", "幸福社区",
-                   "--manager", MANAGER, "--supervisor", SUPERVISOR, "--worker", WORKER)
+    out = home.cli(
+        "launch",
+        "elderly-care",
+        "--name",
+        name,
+        "--community",
+        "幸福社区",
+        "--manager",
+        MANAGER,
+        "--supervisor",
+        SUPERVISOR,
+        "--worker",
+        WORKER,
+    )
     return out.stdout.strip()
 
 
 def open_forms(home: Home, project: str, stage: str) -> list[str]:
     s = home.stage(project, stage)
-    return [i["form"] for i in s["work_items"] if i["round"] == s["round"] and i["status"] == "open"]
+    return [
+        i["form"] for i in s["work_items"] if i["round"] == s["round"] and i["status"] == "open"
+    ]
 
 
 def test_service_project_runs_all_four_stages_through_the_cli(
@@ -34,7 +48,9 @@ def test_service_project_runs_all_four_stages_through_the_cli(
     assert stages == ["assessment", "planning", "execution", "evaluation"]
     for key in stages:
         for form in wait_for(f"{key} to open", lambda k=key: open_forms(served, project, k)):
-            served.cli("submit", project, form, "--by", WORKER, "--data", str(form_data(tmp_path, form)))
+            served.cli(
+                "submit", project, form, "--by", WORKER, "--data", str(form_data(tmp_path, form))
+            )
         if key == "assessment":
             served.cli("return", project, key, "--by", SUPERVISOR, "--comment", "请补充社区资源")
             wait_for("round 2", lambda: served.stage(project, "assessment")["round"] == 2)
@@ -42,8 +58,9 @@ def test_service_project_runs_all_four_stages_through_the_cli(
             served.cli("submit", project, "needs-assessment", "--by", WORKER, "--data", str(data))
         served.cli("approve", project, key, "--by", SUPERVISOR, "--comment", "同意")
 
-    status = wait_for("completion", lambda: (s := served.json("status", project))["status"]
-                      == "completed" and s)
+    status = wait_for(
+        "completion", lambda: (s := served.json("status", project))["status"] == "completed" and s
+    )
     assert [s["status"] for s in status["stages"]] == ["approved"] * 4
     assert [d["outcome"] for d in status["stages"][0]["decisions"]] == ["return", "approve"]
     assert status["stages"][0]["round"] == 2
@@ -72,21 +89,42 @@ def test_wrong_person_cannot_decide_and_is_told_why(served: Home, tmp_path: Path
     wait_for("assessment open", lambda: open_forms(served, project, "assessment"))
     early = served.cli("approve", project, "assessment", "--by", SUPERVISOR, check=False)
     assert early.returncode == 3 and "未提交" in early.stderr
-    served.cli("submit", project, "needs-assessment", "--by", WORKER,
-               "--data", str(form_data(tmp_path, "needs-assessment")))
+    served.cli(
+        "submit",
+        project,
+        "needs-assessment",
+        "--by",
+        WORKER,
+        "--data",
+        str(form_data(tmp_path, "needs-assessment")),
+    )
     by_worker = served.cli("approve", project, "assessment", "--by", WORKER, check=False)
     assert by_worker.returncode == 3 and "审核人" in by_worker.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("target_count: 0\n", encoding="utf-8")
-    refused = served.cli("submit", project, "needs-assessment", "--by", WORKER, "--data", str(bad),
-                         check=False)
+    refused = served.cli(
+        "submit", project, "needs-assessment", "--by", WORKER, "--data", str(bad), check=False
+    )
     assert refused.returncode == 2 and "target_count" in refused.stderr and "必填" in refused.stderr
 
 
 def test_commands_say_how_to_start_the_server_when_it_is_not_running(fresh_home: Home) -> None:
     home = fresh_home
-    result = home.cli("launch", "elderly-care", "--name", "x", "--community", "y", "--manager",
-                      MANAGER, "--supervisor", SUPERVISOR, "--worker", WORKER, check=False)
+    result = home.cli(
+        "launch",
+        "elderly-care",
+        "--name",
+        "x",
+        "--community",
+        "y",
+        "--manager",
+        MANAGER,
+        "--supervisor",
+        SUPERVISOR,
+        "--worker",
+        WORKER,
+        check=False,
+    )
     assert result.returncode == 1
     assert "swflow serve" in result.stderr
     assert home.json("status") == []  # nothing half-written

@@ -25,21 +25,37 @@ resume_flow_run(UUID(sys.argv[1]), run_input={"decision_id": int(sys.argv[2])})
 def resume_from_outside(home: Home, run_id: str, decision_id: int) -> None:
     """What someone typing into the Prefect UI does: resume with a value swflow never recorded."""
     env = {**home.env, "PREFECT_API_URL": home.api}
-    subprocess.run([sys.executable, "-c", RESUME, run_id, str(decision_id)], env=env, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", RESUME, run_id, str(decision_id)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
-def test_foreign_resume_is_refused_and_the_gate_suspends_again(served: Home, tmp_path: Path) -> None:
+def test_foreign_resume_is_refused_and_the_gate_suspends_again(
+    served: Home, tmp_path: Path
+) -> None:
     project = launch(served, "外部输入")
     wait_for("assessment open", lambda: open_forms(served, project, "assessment"))
-    served.cli("submit", project, "needs-assessment", "--by", WORKER,
-               "--data", str(form_data(tmp_path, "needs-assessment")))
+    served.cli(
+        "submit",
+        project,
+        "needs-assessment",
+        "--by",
+        WORKER,
+        "--data",
+        str(form_data(tmp_path, "needs-assessment")),
+    )
     run_id = served.json("status", project)["flow_run_id"]
     wait_for("suspended", lambda: served.run_state(run_id) == "Suspended")
 
     resume_from_outside(served, run_id, 424242)
-    refused = wait_for("the refusal event", lambda: [
-        e for e in served.events(project) if e["kind"] == "gate.input_refused"])
+    refused = wait_for(
+        "the refusal event",
+        lambda: [e for e in served.events(project) if e["kind"] == "gate.input_refused"],
+    )
     assert refused[0]["payload"]["given"] == 424242
     wait_for("suspended again", lambda: served.run_state(run_id) == "Suspended")
     assert served.stage(project, "assessment")["status"] == "awaiting_decision"

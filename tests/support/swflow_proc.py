@@ -59,8 +59,11 @@ class Home:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args], env=self.env, capture_output=True,
-            text=True, timeout=120,
+            [sys.executable, "-m", "app.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -78,7 +81,9 @@ class Home:
             shutil.copy(self.prefect_db, target)  # pre-migrated: the server starts faster
         log = open(self.path / "serve.out", "ab")  # noqa: SIM115 - closed with the process
         self.serve_proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"], env=self.env, stdout=log,
+            [sys.executable, "-m", "app.cli", "serve"],
+            env=self.env,
+            stdout=log,
             stderr=subprocess.STDOUT,
         )
         wait_for("the served deployment", self._deployment_ready, timeout=120)

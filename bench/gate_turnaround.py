@@ -1,0 +1,69 @@
+"""Gate turnaround: `swflow approve` returns → the next stage's work items exist.
+
+Run by hand:  .venv/bin/python bench/gate_turnaround.py [PROJECTS]
+Starts its own `swflow serve` in a temporary SWFLOW_HOME; prints p50/p95 over all gates.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.receiver import Receiver  # noqa: E402
+from tests.conftest import form_data, new_home  # noqa: E402
+from tests.e2e.test_lifecycle import SUPERVISOR, WORKER, launch, open_forms  # noqa: E402
+from tests.support.swflow_proc import wait_for  # noqa: E402
+
+
+def main(projects: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="swflow-bench-"))
+    with Receiver() as receiver:
+        home = new_home(tmp, receiver, prefect_db=None)  # type: ignore[arg-type]
+        t0 = time.monotonic()
+        home.start_serve()
+        print(f"serve ready in {time.monotonic() - t0:.1f} s (Prefect DB migrated on first start)")
+        turnarounds: list[float] = []
+        cli_times: list[float] = []
+        try:
+            for n in range(projects):
+                project = launch(home, f"bench-{n}")
+                stages = [s["key"] for s in home.json("status", project)["stages"]]
+                for i, key in enumerate(stages):
+                    forms = wait_for(f"{key} open", lambda k=key, p=project: open_forms(home, p, k))
+                    for form in forms:
+                        home.cli(
+                            "submit",
+                            project,
+                            form,
+                            "--by",
+                            WORKER,
+                            "--data",
+                            str(form_data(tmp, form)),
+                        )
+                    start = time.monotonic()
+                    home.cli("approve", project, key, "--by", SUPERVISOR)
+                    returned = time.monotonic()
+                    cli_times.append(returned - start)
+                    if i + 1 < len(stages):
+                        nxt = stages[i + 1]
+                        wait_for("next stage", lambda k=nxt, p=project: open_forms(home, p, k), every=0.05)
+                        turnarounds.append(time.monotonic() - returned)
+        finally:
+            home.stop_serve()
+    q = statistics.quantiles(turnarounds, n=20) if len(turnarounds) > 1 else turnarounds * 19
+    print(f"gates measured: {len(turnarounds)}")
+    print(f"`swflow approve` wall time: median {statistics.median(cli_times):.2f} s")
+    print(
+        f"turnaround approve→next stage open: p50 {statistics.median(turnarounds):.2f} s, "
+        f"p95 {q[18]:.2f} s, max {max(turnarounds):.2f} s"
+    )
+    print(f"reproduce: .venv/bin/python bench/gate_turnaround.py {projects}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)

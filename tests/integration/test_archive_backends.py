@@ -1,0 +1,136 @@
+"""The archive's acts and races on SQLite and on PostgreSQL (skipped with a reason when absent)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+import archive
+from config.errors import AlreadyDecidedError
+from config.settings import get_settings
+from tests.conftest import SAMPLES
+
+PG_ADMIN_URL = os.environ.get("SWFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+def _pg_database() -> Iterator[str]:
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # any failure to connect means: no PostgreSQL here
+        pytest.skip(f"PostgreSQL 不可用（{PG_ADMIN_URL}）：{type(exc).__name__}；此测试跳过")
+    name = f"swflow_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from archive.db import engine_for
+
+        engine_for(f"{base}/{name}").dispose()
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def archive_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    monkeypatch.setenv("SWFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("SWFLOW_PREFECT_PORT", "9")  # nothing listens: resumes are deferred
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'archive.db'}"
+        monkeypatch.setenv("SWFLOW_DATABASE_URL", url)
+        get_settings.cache_clear()
+        archive.migrate()
+        yield url
+    else:
+        for url in _pg_database():
+            monkeypatch.setenv("SWFLOW_DATABASE_URL", url)
+            get_settings.cache_clear()
+            archive.migrate()
+            yield url
+    get_settings.cache_clear()
+
+
+def _people() -> list[archive.PersonRecord]:
+    text = (
+        (SAMPLES / "people.yaml")
+        .read_text(encoding="utf-8")
+        .replace("{receiver}", "json://127.0.0.1:9")
+    )
+    return archive.PeopleFile.model_validate(yaml.safe_load(text)).people
+
+
+def _project_awaiting_decision() -> str:
+    archive.import_people(_people(), "test", NOW)
+    plan = archive.prepare_launch(
+        archive.LaunchRequest(
+            template_id="elderly-care",
+            name="后端测试",
+            community="幸福社区",
+            manager_id="zhou.pm",
+            supervisor_id="li.supervisor",
+            worker_ids=["wang.worker"],
+        )
+    )
+    archive.record_launch(plan, "00000000-0000-0000-0000-000000000000", NOW)
+    archive.open_stage(plan.project_id, "assessment", NOW)
+    data = yaml.safe_load((SAMPLES / "forms.yaml").read_text(encoding="utf-8"))["needs-assessment"]
+    archive.submit_form(plan.project_id, "needs-assessment", "wang.worker", data, NOW)
+    return plan.project_id
+
+
+def test_decision_is_recorded_once_and_the_chain_holds(archive_url: str) -> None:
+    project = _project_awaiting_decision()
+    decided = archive.record_decision(project, "assessment", "li.supervisor", "approve", "", NOW)
+    with pytest.raises(AlreadyDecidedError):
+        archive.record_decision(project, "assessment", "li.supervisor", "return", "再改", NOW)
+    outcome = archive.apply_gate_reply(project, "assessment", 1, decided.decision_id, NOW)
+    assert outcome.kind == "approved"
+    again = archive.apply_gate_reply(project, "assessment", 1, decided.decision_id, NOW)
+    assert again.kind == "approved"
+    kinds = [e["kind"] for e in archive.project_events(project)]
+    assert kinds.count("stage.approved") == 1
+    with archive.read_session() as session:
+        assert archive.verify_stream(session, archive.project_stream(project)) is None
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_two_simultaneous_decisions_record_exactly_one(
+    archive_url: str, tmp_path: Path, round_: int
+) -> None:
+    project = _project_awaiting_decision()
+    env = {**os.environ}
+    argv = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "approve",
+        project,
+        "assessment",
+        "--by",
+        "li.supervisor",
+    ]
+    procs = [
+        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 3], results
+    assert any("already decided" in err for code, err in results if code == 3)
+    decisions = archive.project_status(project)["stages"][0]["decisions"]
+    assert len(decisions) == 1
+    with archive.read_session() as session:
+        assert archive.verify_stream(session, archive.project_stream(project)) is None
