@@ -52,6 +52,8 @@ def prepare_launch(request: LaunchRequest) -> LaunchPlan:
         people = {pid: get_person(session, pid) for pid, _ in wanted}
         problems = role_problems((pid, role, people[pid].roles) for pid, role in wanted)
         problems += [f"{pid} 已停用" for pid, person in people.items() if not person.active]
+        if request.supervisor_id == request.manager_id:
+            problems.append(f"{request.supervisor_id} 不能同时是本项目的项目主管和督导（四眼原则）")
         if request.supervisor_id in request.worker_ids:
             problems.append(f"{request.supervisor_id} 不能同时是本项目的督导和社工（四眼原则）")
         project_id = _new_project_id()

@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import NotFoundError
 from .yaml_source import load_definition
@@ -54,13 +54,14 @@ class Template(_Frozen):
     escalation_policy: str = "default"
     stages: tuple[StageSpec, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _stage_keys_unique(self) -> Template:
-        keys = [stage.key for stage in self.stages]
+    @field_validator("stages")
+    @classmethod
+    def _stage_keys_unique(cls, stages: tuple[StageSpec, ...]) -> tuple[StageSpec, ...]:
+        keys = [stage.key for stage in stages]
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
         if duplicates:
             raise ValueError(f"阶段 key 重复：{', '.join(duplicates)}")
-        return self
+        return stages
 
     def stage(self, key: str) -> StageSpec:
         for stage in self.stages:

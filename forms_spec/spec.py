@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from config.errors import NotFoundError
 from config.yaml_source import load_definition
@@ -26,8 +26,8 @@ class FieldSpec(BaseModel):
     required: bool = False
     sensitive: bool = False
     help: str = ""
-    min: float | None = None
-    max: float | None = None
+    min: int | float | None = None
+    max: int | float | None = None
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=1)
     choices: dict[str, str] | None = None
@@ -56,13 +56,14 @@ class FormSpec(BaseModel):
     clause: str = Field(pattern=r"^\d+(\.\d+)*$")
     fields: tuple[FieldSpec, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _names_unique(self) -> FormSpec:
-        names = [f.name for f in self.fields]
+    @field_validator("fields")
+    @classmethod
+    def _names_unique(cls, fields: tuple[FieldSpec, ...]) -> tuple[FieldSpec, ...]:
+        names = [f.name for f in fields]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"字段名重复：{', '.join(duplicates)}")
-        return self
+        return fields
 
     def sensitive_fields(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields if f.sensitive)
@@ -109,12 +110,12 @@ def _build_model(name: str, fields: tuple[FieldSpec, ...]) -> type[BaseModel]:
     return create_model(name, __config__=config, **definitions)  # type: ignore[call-overload, no-any-return]
 
 
-_models: dict[tuple[str, int, int], type[BaseModel]] = {}
+_models: dict[str, type[BaseModel]] = {}
 
 
 def model_for(form: FormSpec) -> type[BaseModel]:
     """The pydantic model that validates a submission of `form` (built once per definition)."""
-    key = (form.id, form.version, id(form))
+    key = form.model_dump_json()
     if key not in _models:
         _models[key] = _build_model(form.id.replace("-", "_"), form.fields)
     return _models[key]

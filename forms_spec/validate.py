@@ -74,7 +74,20 @@ def form_schema(form: FormSpec) -> dict[str, Any]:
     return schema
 
 
+def _mask(fields: tuple[FieldSpec, ...], data: dict[str, Any]) -> dict[str, Any]:
+    specs = {f.name: f for f in fields}
+    masked: dict[str, Any] = {}
+    for key, value in data.items():
+        spec = specs.get(key)
+        if spec is not None and spec.sensitive:
+            masked[key] = MASK
+        elif spec is not None and spec.columns and isinstance(value, list):
+            masked[key] = [_mask(spec.columns, row) if isinstance(row, dict) else row for row in value]
+        else:
+            masked[key] = value
+    return masked
+
+
 def mask_sensitive(form: FormSpec, data: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `data` with every sensitive field replaced by a mask."""
-    hidden = form.sensitive_fields()
-    return {key: (MASK if key in hidden else value) for key, value in data.items()}
+    """A copy of `data` with every sensitive field, and sensitive table column, masked."""
+    return _mask(form.fields, data)

@@ -45,8 +45,9 @@ def people(archive_home: Path) -> list[archive.PersonRecord]:
         {**p, "notify": [u.replace("{receiver}", "json://127.0.0.1:9") for u in p["notify"]]}
         for p in _sample("people.yaml")["people"]
     ]
-    records.append({"id": SECOND_WORKER, "name": "赵社工", "roles": ["worker"],
-                    "notify": ["json://127.0.0.1:9/zhao.worker"]})
+    records.append(
+        {"id": SECOND_WORKER, "name": "赵社工", "roles": ["worker"], "notify": ["json://127.0.0.1:9/zhao.worker"]}
+    )
     parsed = [archive.PersonRecord.model_validate(r) for r in records]
     archive.import_people(parsed, actor="test", now=NOW)
     return parsed
@@ -57,11 +58,17 @@ def launch(people: list[archive.PersonRecord]) -> Callable[..., str]:
     """Launch an elderly-care project through the archive acts, with a fake flow run id."""
 
     def _launch(**changes: Any) -> str:
-        request = archive.LaunchRequest.model_validate({
-            "template_id": "elderly-care", "name": "幸福社区独居老人关爱", "community": "幸福社区",
-            "manager_id": MANAGER, "supervisor_id": SUPERVISOR,
-            "worker_ids": [WORKER, SECOND_WORKER], **changes,
-        })
+        request = archive.LaunchRequest.model_validate(
+            {
+                "template_id": "elderly-care",
+                "name": "幸福社区独居老人关爱",
+                "community": "幸福社区",
+                "manager_id": MANAGER,
+                "supervisor_id": SUPERVISOR,
+                "worker_ids": [WORKER, SECOND_WORKER],
+                **changes,
+            }
+        )
         plan = archive.prepare_launch(request)
         archive.record_launch(plan, FLOW_RUN_ID, NOW)
         return plan.project_id
@@ -86,12 +93,24 @@ def awaiting_assessment(project_id: str, sample_forms: dict[str, Any]) -> str:
 def pass_stage(sample_forms: dict[str, Any]) -> Callable[..., archive.GateOutcome]:
     """Open a stage, submit its form, record the supervisor's decision and apply it."""
 
-    def _pass(project_id: str, stage: str, form: str, data: dict[str, Any] | None = None,
-              outcome: str = "approve", comment: str = "") -> archive.GateOutcome:
+    def _pass(
+        project_id: str,
+        stage: str,
+        form: str,
+        data: dict[str, Any] | None = None,
+        outcome: str = "approve",
+        comment: str = "",
+    ) -> archive.GateOutcome:
         archive.open_stage(project_id, stage, NOW)
         archive.submit_form(project_id, form, WORKER, data or sample_forms[form], NOW)
-        decided = archive.record_decision(project_id, stage, SUPERVISOR, outcome,  # type: ignore[arg-type]
-                                          comment, NOW)
+        decided = archive.record_decision(
+            project_id,
+            stage,
+            SUPERVISOR,
+            outcome,  # type: ignore[arg-type]
+            comment,
+            NOW,
+        )
         gate = archive.read_gate(project_id, stage)
         return archive.apply_gate_reply(project_id, stage, gate.attempt, decided.decision_id, NOW)
 

@@ -1,0 +1,150 @@
+"""Messages: every template renders from the restricted context; no form data ever leaves."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError
+
+import archive
+from config.clock import fixed_clock
+from notifications import dispatch_once, render_message
+
+from ._support import NOW, SUPERVISOR, WORKER
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "notifications" / "templates"
+
+
+def _status_context(**changes: Any) -> dict[str, Any]:
+    """What archive.messages.message_context and the dispatcher put together for one message."""
+    return {
+        "project_id": "P-1A2B3C",
+        "project_name": "幸福社区独居老人关爱",
+        "community": "幸福社区",
+        "link": "http://127.0.0.1:4200/runs/flow-run/run-1",
+        "stage": "需求评估",
+        "stage_key": "assessment",
+        "round": 1,
+        "tasks": ["需求评估表"],
+        "due": "2026-03-16 18:00",
+        "note": "",
+        "recipient_id": "li.supervisor",
+        "recipient_name": "李督导",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.j2")), ids=lambda p: p.stem)
+def test_every_message_template_renders_a_title_and_a_body(path: Path) -> None:
+    message = render_message(path.stem, _status_context())
+
+    assert message.title.startswith("【swflow】P-1A2B3C ")
+    assert "\n" not in message.title
+    assert message.body.startswith("您好，李督导：")
+    assert "幸福社区独居老人关爱" in message.body
+    assert message.body.endswith("查看：http://127.0.0.1:4200/runs/flow-run/run-1")
+    assert "{{" not in message.body and "{%" not in message.body
+
+
+def test_approval_request_tells_the_supervisor_the_commands() -> None:
+    body = render_message("approval_requested", _status_context()).body
+
+    assert "swflow approve P-1A2B3C assessment --by li.supervisor" in body
+    assert 'swflow return P-1A2B3C assessment --by li.supervisor --comment "意见"' in body
+
+
+def test_reopened_stage_names_the_round_and_the_supervisors_note() -> None:
+    first = render_message("stage_opened", _status_context(round=1))
+    second = render_message("stage_opened", _status_context(round=2, note="请补充独居老人名册"))
+
+    assert "轮" not in first.title and "督导意见" not in first.body
+    assert "（第 2 轮修改）" in second.title
+    assert "督导意见：请补充独居老人名册" in second.body
+    assert "请在 2026-03-16 18:00 前完成以下表单：\n  - 需求评估表" in second.body
+
+
+def test_missing_context_value_is_an_error_not_a_blank() -> None:
+    context = _status_context()
+    del context["due"]
+    with pytest.raises(UndefinedError, match="due"):
+        render_message("stage_opened", context)
+
+
+class RecordingSender:
+    """A hand-written fake of the apprise adapter: keeps what would have been sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, url: str, title: str, body: str) -> tuple[bool, str | None]:
+        self.sent.append((url, title, body))
+        return True, None
+
+
+SECRETS = {
+    "key_cases": "赵秀英，82 岁，独居，身份证 110101194401010022，患阿尔茨海默病，子女失联",
+    "incidents": "钱桂兰 3 月 14 日夜间跌倒，送市第一医院急诊，家属电话 13800138000",
+}
+
+
+def _lifecycle(project_id: str, forms: dict[str, Any], pass_stage: Callable[..., archive.GateOutcome]) -> None:
+    """A whole project: one return with a note, every stage approved, the project closed."""
+    assessment = {**forms["needs-assessment"], "key_cases": SECRETS["key_cases"]}
+    pass_stage(project_id, "assessment", "needs-assessment", assessment, "return", "请补充名册")
+    archive.submit_form(project_id, "needs-assessment", WORKER, assessment, NOW)
+    decided = archive.record_decision(project_id, "assessment", SUPERVISOR, "approve", "", NOW)
+    archive.apply_gate_reply(project_id, "assessment", 1, decided.decision_id, NOW)
+    pass_stage(project_id, "planning", "service-plan")
+    pass_stage(
+        project_id, "execution", "activity-record", {**forms["activity-record"], "incidents": SECRETS["incidents"]}
+    )
+    pass_stage(project_id, "evaluation", "outcome-evaluation")
+    archive.close_project(project_id, NOW)
+
+
+def test_messages_never_carry_sensitive_form_data(
+    project_id: str,
+    sample_forms: dict[str, Any],
+    pass_stage: Callable[..., archive.GateOutcome],
+) -> None:
+    _lifecycle(project_id, sample_forms, pass_stage)
+    queued = archive.due_messages(NOW, limit=1000)
+    sender = RecordingSender()
+
+    report = dispatch_once(sender, clock=fixed_clock(NOW))
+
+    assert {m.template for m in queued} == {p.stem for p in TEMPLATES.glob("*.j2")}
+    assert (report.sent, report.retrying, report.failed) == (len(queued), 0, 0)
+    assert len(sender.sent) == len(queued) == 11  # 5 rounds opened, 5 approvals asked, 1 closing
+    outgoing = json.dumps([m.context for m in queued], ensure_ascii=False) + "".join(
+        title + body for _, title, body in sender.sent
+    )
+    for field, secret in SECRETS.items():
+        assert secret not in outgoing, field
+        assert secret[:3] not in outgoing, field  # not even the name
+    assert "请补充名册" in outgoing  # the supervisor's note does travel
+
+
+def test_messages_carry_no_form_answers_at_all(
+    project_id: str,
+    sample_forms: dict[str, Any],
+    pass_stage: Callable[..., archive.GateOutcome],
+) -> None:
+    _lifecycle(project_id, sample_forms, pass_stage)
+    sender = RecordingSender()
+
+    dispatch_once(sender, clock=fixed_clock(NOW))
+
+    outgoing = "".join(title + body for _, title, body in sender.sent)
+    answers = [
+        value
+        for form in ("needs-assessment", "service-plan", "activity-record", "outcome-evaluation")
+        for value in sample_forms[form].values()
+        if isinstance(value, str) and len(value) > 8
+    ]
+    assert answers
+    assert [a for a in answers if a in outgoing] == []
