@@ -82,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("stage")
         p.add_argument("--by", required=True)
         p.add_argument("--comment", default="", required=name != "approve")
+        if name == "return":
+            p.add_argument("--redo", action="append", default=[], metavar="FORM_ID", help="只重做这些表单（默认全部）")
+
+    p = _add(sub, "claim", "认领一个由角色组审核的审核步骤")
+    p.add_argument("project")
+    p.add_argument("stage")
+    p.add_argument("--by", required=True)
+
+    p = _add(sub, "delegate", "把本人的审核委托给另一位有资格的督导")
+    p.add_argument("project")
+    p.add_argument("stage")
+    p.add_argument("--by", required=True)
+    p.add_argument("--to", required=True)
 
     notes = _add(sub, "notifications", "通知发件箱").add_subparsers(
         dest="notifications_command", required=True, metavar="子命令"

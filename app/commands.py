@@ -160,7 +160,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         supervisor_id=args.supervisor,
         worker_ids=args.worker,
     )
-    plan = arch.prepare_launch(request)
+    plan = arch.prepare_launch(request, system_clock().date())
     run_id = start_project_run(plan.project_id)
     arch.record_launch(plan, run_id, system_clock())
     print(plan.project_id)
@@ -198,14 +198,35 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
+    arch = _archive()
+    decided = arch.record_decision(
+        args.project, args.stage, args.by, args.command, args.comment, system_clock(), getattr(args, "redo", None)
+    )
+    words = {"approve": "通过", "return": "退回修改", "reject": "否决"}
+    print(f"已记录决定 #{decided.decision_id}：{args.stage} 第 {decided.round} 轮第 {decided.step} 步 {words[args.command]}")
+    if not decided.final:
+        print("本轮还需下一步审核，已通知下一位审核人")
+        return 0
+    _resume(decided.flow_run_id, decided.decision_id)
+    return 0
+
+
+def _resume(flow_run_id: str | None, decision_id: int) -> None:
     from flows.control import resume_gate
 
-    arch = _archive()
-    decided = arch.record_decision(args.project, args.stage, args.by, args.command, args.comment, system_clock())
-    words = {"approve": "通过", "return": "退回修改", "reject": "否决"}
-    print(f"已记录决定 #{decided.decision_id}：{args.stage} 第 {decided.round} 轮 {words[args.command]}")
-    if decided.flow_run_id and not resume_gate(decided.flow_run_id, decided.decision_id):
+    if flow_run_id and not resume_gate(flow_run_id, decision_id):
         print("流程将在编排服务（swflow serve）运行时接续", file=sys.stderr)
+
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    step = _archive().claim_gate(args.project, args.stage, args.by, system_clock())
+    print(f"{args.by} 已认领 {args.project} {args.stage} 第 {step} 步审核")
+    return 0
+
+
+def cmd_delegate(args: argparse.Namespace) -> int:
+    step = _archive().delegate_gate(args.project, args.stage, args.by, args.to, system_clock())
+    print(f"{args.by} 已将 {args.project} {args.stage} 第 {step} 步审核委托给 {args.to}")
     return 0
 
 
@@ -276,6 +297,8 @@ COMMANDS = {
     "inbox": cmd_inbox,
     "submit": cmd_submit,
     "approve": cmd_decide,
+    "claim": cmd_claim,
+    "delegate": cmd_delegate,
     "return": cmd_decide,
     "reject": cmd_decide,
     "notifications": cmd_notifications,

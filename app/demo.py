@@ -66,27 +66,21 @@ def _open_items(project_id: str, stage_key: str) -> list[dict[str, Any]]:
 
 
 def _deployment_ready() -> bool:
-    from flows.control import DEPLOYMENT, api_is_up
+    import httpx
 
-    if not api_is_up():
-        return False
-    from prefect import get_client
-    from prefect.exceptions import ObjectNotFound
+    from config.settings import get_settings
+    from flows.control import DEPLOYMENT
 
     try:
-        with get_client(sync_client=True) as client:
-            client.read_deployment_by_name(DEPLOYMENT)
-        return True
-    except ObjectNotFound:
+        response = httpx.get(f"{get_settings().api_url}/deployments/name/{DEPLOYMENT}", timeout=1)
+    except httpx.HTTPError:
         return False
+    return response.status_code == 200
 
 
 def run_demo(keep: bool = False) -> int:
     home = _prepare_home()
     started = time.monotonic()
-    from config.settings import use_prefect_settings
-
-    use_prefect_settings()
     with Receiver() as receiver:
         import archive
 
@@ -116,7 +110,7 @@ def run_demo(keep: bool = False) -> int:
                     supervisor_id=SUPERVISOR,
                     worker_ids=[WORKER],
                 )
-            )
+            , system_clock().date())
             archive.record_launch(plan, start_project_run(plan.project_id), system_clock())
             project_id = plan.project_id
             print(f"已启动项目 {project_id}")

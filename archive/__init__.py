@@ -15,7 +15,8 @@ from .stages import (
     read_gate,
     remaining_stages,
 )
-from .work import Decided, Submitted, record_decision, submit_form
+from .gates import Decided, claim_gate, delegate_gate, gate_summary, record_decision
+from .work import Submitted, submit_form
 
 __all__ = [
     "Decided",
@@ -28,7 +29,10 @@ __all__ = [
     "PersonRecord",
     "Submitted",
     "apply_gate_reply",
+    "claim_gate",
     "close_project",
+    "delegate_gate",
+    "gate_summary",
     "due_messages",
     "ensure_current",
     "import_people",

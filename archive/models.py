@@ -115,6 +115,8 @@ class Stage(Base):
     status: Mapped[str] = mapped_column(String(24))
     round: Mapped[int] = mapped_column(default=0)
     gate_attempt: Mapped[int] = mapped_column(default=1)
+    gate_step: Mapped[int] = mapped_column(default=1, server_default="1")
+    gate_assignee: Mapped[str | None] = mapped_column(String(64), doc="claimed or delegated to")
     opened_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -163,6 +165,7 @@ class GateDecision(Base):
     outcome: Mapped[str] = mapped_column(String(10))
     decided_by: Mapped[str] = mapped_column(ForeignKey("people.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
+    redo_forms: Mapped[list[Any] | None]
     decided_at: Mapped[datetime]
     applied_at: Mapped[datetime | None]
 

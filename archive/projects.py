@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +16,7 @@ from .db import read_session, unit_of_work
 from .journal import append_event, project_stream
 from .models import Project, ProjectMember, Stage
 from .people import get_person
-from .rules import ProjectStatus, StageStatus, role_problems
+from .rules import ProjectStatus, StageStatus, qualification_problem, role_problems
 
 __all__ = ["LaunchRequest", "LaunchPlan", "prepare_launch", "record_launch"]
 
@@ -42,7 +42,7 @@ def _new_project_id() -> str:
     return f"P-{secrets.token_hex(3).upper()}"
 
 
-def prepare_launch(request: LaunchRequest) -> LaunchPlan:
+def prepare_launch(request: LaunchRequest, today: date) -> LaunchPlan:
     """Everything that can refuse a launch, checked before any run or row exists."""
     template = get_template(request.template_id)
     forms = {form_id: get_form(form_id) for stage in template.stages for form_id in stage.forms}
@@ -52,6 +52,11 @@ def prepare_launch(request: LaunchRequest) -> LaunchPlan:
         people = {pid: get_person(session, pid) for pid, _ in wanted}
         problems = role_problems((pid, role, people[pid].roles) for pid, role in wanted)
         problems += [f"{pid} 已停用" for pid, person in people.items() if not person.active]
+        problems += [
+            problem
+            for pid, person in people.items()
+            if (problem := qualification_problem(pid, person.qualifications, today))
+        ]
         if request.supervisor_id == request.manager_id:
             problems.append(f"{request.supervisor_id} 不能同时是本项目的项目主管和督导（四眼原则）")
         if request.supervisor_id in request.worker_ids:

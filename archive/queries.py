@@ -11,7 +11,7 @@ from .db import read_session
 from .models import Event, GateDecision, OutboxMessage, Project, ProjectMember, Stage, WorkItem
 from .people import get_person
 from .rules import StageStatus, why_not_decide
-from .work import _gate_context
+from .gates import deciders, gate_context
 
 __all__ = ["project_status", "list_projects", "inbox", "undelivered_decisions", "project_events"]
 
@@ -65,7 +65,7 @@ def project_status(project_id: str) -> dict[str, Any]:
                     {i.assignee_id for i in stage_items if i.round == stage.round and i.status == "open"}
                 )
             elif stage.status == StageStatus.AWAITING_DECISION:
-                waiting_on = [project.supervisor_id]
+                waiting_on = [p.id for p in deciders(session, project, gate_context(session, project, stage))]
             elif stage.status == StageStatus.DECIDED:
                 waiting_on = ["swflow"]
             else:
@@ -76,6 +76,7 @@ def project_status(project_id: str) -> dict[str, Any]:
                     "title": stage.title,
                     "status": stage.status,
                     "round": stage.round,
+                    "gate": {"step": stage.gate_step, "assignee": stage.gate_assignee},
                     "opened_at": _iso(stage.opened_at),
                     "due_at": _iso(stage.due_at),
                     "closed_at": _iso(stage.closed_at),
@@ -96,6 +97,7 @@ def project_status(project_id: str) -> dict[str, Any]:
                         {
                             "id": d.id,
                             "round": d.round,
+                            "step": d.step,
                             "outcome": d.outcome,
                             "by": d.decided_by,
                             "comment": d.comment,
@@ -209,7 +211,7 @@ def inbox(person_id: str) -> dict[str, Any]:
                 "round": s.round,
             }
             for s, p in gates
-            if why_not_decide(_gate_context(session, p, s), person_id, person.roles) is None
+            if why_not_decide(gate_context(session, p, s), person_id, person.roles) is None
         ]
         return {"person": person_id, "name": person.name, "tasks": tasks, "decisions": decisions}
 

@@ -210,8 +210,11 @@ def apply_gate_reply(
         project = lock_project(session, project_id)
         stage = find_stage(session, project_id, stage_key)
         decision = session.get(GateDecision, decision_id) if decision_id is not None else None
+        steps = len(stage_spec(project, stage_key)["gate"]["steps"])  # type: ignore[index]
         if decision is None or decision.stage_id != stage.id:
             return _refuse(session, project, stage, attempt, decision_id, "没有与此审核点对应的已记录决定", now)
+        if decision.outcome == "approve" and decision.step < steps:
+            return _refuse(session, project, stage, attempt, decision_id, "这是前一步的审核，不是本轮的最终决定", now)
         kinds = {"approve": "approved", "return": "returned", "reject": "rejected"}
         kind = kinds[decision.outcome]
         if decision.applied_at is not None:
@@ -232,8 +235,8 @@ def apply_gate_reply(
             project.status, project.closed_at = ProjectStatus.TERMINATED, now
         else:
             stage.round += 1
-            stage.status, stage.gate_attempt = StageStatus.OPEN, 1
-            forms = list(stage_spec(project, stage_key)["forms"])  # type: ignore[call-overload]
+            stage.status, stage.gate_attempt, stage.gate_step, stage.gate_assignee = StageStatus.OPEN, 1, 1, None
+            forms = decision.redo_forms or list(stage_spec(project, stage_key)["forms"])  # type: ignore[call-overload]
             _open_round(session, project, stage, forms, now, note=decision.comment)
         append_event(
             session,

@@ -6,12 +6,12 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import NotFoundError
 from .yaml_source import load_definition
 
-__all__ = ["GateRule", "StageSpec", "Template", "load_template", "list_templates", "get_template"]
+__all__ = ["APPROVER_TITLES", "GateRule", "StageSpec", "Template", "load_template", "list_templates", "get_template"]
 
 Slug = str
 ROLES = ("manager", "supervisor", "worker", "director")
@@ -21,17 +21,31 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class GateRule(_Frozen):
-    """Who decides a stage's gate, and what the gate does on a return."""
+Approver = Literal["supervisor", "supervisors", "director"]
+APPROVER_TITLES = {"supervisor": "项目督导", "supervisors": "任一督导（认领）", "director": "机构负责人（认领）"}
+Phase = Literal["needs_assessment", "planning", "execution", "evaluation"]
 
-    approvers: tuple[Literal["supervisor", "director"], ...] = Field(default=("supervisor",), min_length=1)
-    return_reopens: Literal["all", "named"] = "all"
+
+class GateRule(_Frozen):
+    """Who decides a stage's gate, in order. `supervisor` is the project's own supervisor;
+    `supervisors` and `director` are role groups whose members claim the step."""
+
+    steps: tuple[Approver, ...] = Field(default=("supervisor",), min_length=1, max_length=3)
+    manager_may_decide: bool = False
+
+    @field_validator("steps")
+    @classmethod
+    def _no_repeats(cls, steps: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(steps)) != len(steps):
+            raise ValueError("同一审核人不能出现在两个审核步骤中（两个步骤须由不同的人决定）")
+        return steps
 
 
 class StageSpec(_Frozen):
     key: Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
     clause: str = Field(pattern=r"^\d+(\.\d+)*$")
+    phase: Phase = Field(description="the §6.1 step this stage implements")
     duration_days: int = Field(ge=1, le=250, description="working days")
     forms: tuple[str, ...] = Field(min_length=1)
     gate: GateRule = GateRule()
@@ -62,6 +76,17 @@ class Template(_Frozen):
         if duplicates:
             raise ValueError(f"阶段 key 重复：{', '.join(duplicates)}")
         return stages
+
+    @model_validator(mode="after")
+    def _sensitive_needs_director(self) -> Template:
+        if self.sensitivity != "sensitive":
+            return self
+        for index, stage in enumerate(self.stages):
+            if stage.phase in ("planning", "evaluation") and "director" not in stage.gate.steps:
+                raise ValueError(
+                    f"stages.{index}.gate.steps: 敏感服务领域的策划和结项审核必须有机构负责人（director）一步"
+                )
+        return self
 
     def stage(self, key: str) -> StageSpec:
         for stage in self.stages:

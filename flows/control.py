@@ -1,63 +1,88 @@
-"""Talking to the Prefect API on behalf of people: start a project's run, resume a gate."""
+"""Talking to the Prefect API on behalf of people: start a project's run, resume a gate.
+
+Plain REST calls (httpx, which Prefect itself uses): a CLI command that only records a decision
+and resumes a run need not pay for importing Prefect (about a second).
+"""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import httpx
 
-from config.errors import ServerNotRunningError
-from config.settings import get_settings, use_prefect_settings
+from config.errors import ServerNotRunningError, SwflowError
+from config.settings import get_settings
 
 __all__ = ["DEPLOYMENT", "api_is_up", "start_project_run", "resume_gate", "run_state"]
 
 DEPLOYMENT = "service-project/swflow"
 
 
+def _api() -> str:
+    return get_settings().api_url
+
+
 def _not_running() -> ServerNotRunningError:
-    return ServerNotRunningError(
-        f"编排服务未运行（{get_settings().api_url} 无响应）。请在另一个终端运行 `swflow serve`。"
-    )
+    return ServerNotRunningError(f"编排服务未运行（{_api()} 无响应）。请在另一个终端运行 `swflow serve`。")
 
 
 def api_is_up(timeout: float = 1.0) -> bool:
     try:
-        return httpx.get(f"{get_settings().api_url}/health", timeout=timeout).status_code == 200
+        return httpx.get(f"{_api()}/health", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
 
 
+def _call(method: str, path: str, **kwargs: Any) -> httpx.Response:
+    try:
+        return httpx.request(method, f"{_api()}{path}", timeout=30, **kwargs)
+    except httpx.ConnectError as exc:
+        raise _not_running() from exc
+
+
 def start_project_run(project_id: str) -> str:
     """Create the project's flow run from the served deployment; returns its id."""
-    if not api_is_up():
-        raise _not_running()
-    use_prefect_settings()
-    from prefect.deployments import run_deployment
+    found = _call("GET", f"/deployments/name/{DEPLOYMENT}")
+    if found.status_code == 404:
+        raise ServerNotRunningError(f"部署 {DEPLOYMENT} 尚未注册：`swflow serve` 正在启动或未运行，请稍后再试。")
+    found.raise_for_status()
+    created = _call(
+        "POST",
+        f"/deployments/{found.json()['id']}/create_flow_run",
+        json={"parameters": {"project_id": project_id}, "name": f"project-{project_id}"},
+    )
+    created.raise_for_status()
+    return str(created.json()["id"])
 
-    run = run_deployment(DEPLOYMENT, parameters={"project_id": project_id}, timeout=0)
-    return str(run.id)
 
-
-def run_state(flow_run_id: str) -> Any:
-    use_prefect_settings()
-    from prefect import get_client
-
-    with get_client(sync_client=True) as client:
-        return client.read_flow_run(UUID(flow_run_id)).state
+def run_state(flow_run_id: str) -> str | None:
+    """The run's state name (Scheduled, Running, Suspended, Completed…), or None when unknown."""
+    response = _call("GET", f"/flow_runs/{flow_run_id}")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    state = response.json().get("state") or {}
+    return str(state.get("name")) if state else None
 
 
 def resume_gate(flow_run_id: str, decision_id: int) -> bool:
-    """Resume a suspended run with a decision id. False when the run is not suspended (yet):
-    the flow, or `swflow serve`'s reconciler, picks the decision up from the archive."""
-    if not api_is_up():
-        return False
-    use_prefect_settings()
-    from prefect.exceptions import NotPausedError, ObjectNotFound
-    from prefect.flow_runs import resume_flow_run
-
+    """Resume a suspended run with a decision id. False when the server is down or the run is not
+    suspended (yet): the flow, or `swflow serve`'s reconciler, then finds the decision itself."""
     try:
-        resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})
-    except (NotPausedError, ObjectNotFound):
+        response = httpx.post(
+            f"{_api()}/flow_runs/{flow_run_id}/resume",
+            json={"run_input": {"decision_id": decision_id}},
+            timeout=30,
+        )
+    except httpx.HTTPError:
         return False
-    return True
+    if response.status_code == 404:
+        return False
+    response.raise_for_status()
+    result = response.json()
+    if result.get("status") == "ACCEPT":
+        return True
+    if result.get("status") == "ABORT":  # not paused: nothing to resume now
+        return False
+    reason = (result.get("details") or {}).get("reason")
+    raise SwflowError(f"Prefect 拒绝恢复流程 {flow_run_id}：{reason}")

@@ -83,7 +83,7 @@ def _project_awaiting_decision() -> str:
             supervisor_id="li.supervisor",
             worker_ids=["wang.worker"],
         )
-    )
+    , NOW.date())
     archive.record_launch(plan, "00000000-0000-0000-0000-000000000000", NOW)
     archive.open_stage(plan.project_id, "assessment", NOW)
     data = yaml.safe_load((SAMPLES / "forms.yaml").read_text(encoding="utf-8"))["needs-assessment"]

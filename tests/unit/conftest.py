@@ -46,7 +46,13 @@ def people(archive_home: Path) -> list[archive.PersonRecord]:
         for p in _sample("people.yaml")["people"]
     ]
     records.append(
-        {"id": SECOND_WORKER, "name": "赵社工", "roles": ["worker"], "notify": ["json://127.0.0.1:9/zhao.worker"]}
+        {
+            "id": SECOND_WORKER,
+            "name": "赵社工",
+            "roles": ["worker"],
+            "qualifications": [{"kind": "certificate", "level": "助理社会工作师", "number": "ASW-2023-0009"}],
+            "notify": ["json://127.0.0.1:9/zhao.worker"],
+        }
     )
     parsed = [archive.PersonRecord.model_validate(r) for r in records]
     archive.import_people(parsed, actor="test", now=NOW)
@@ -69,7 +75,7 @@ def launch(people: list[archive.PersonRecord]) -> Callable[..., str]:
                 **changes,
             }
         )
-        plan = archive.prepare_launch(request)
+        plan = archive.prepare_launch(request, NOW.date())
         archive.record_launch(plan, FLOW_RUN_ID, NOW)
         return plan.project_id
 

@@ -62,7 +62,7 @@ def test_launch_refuses_a_supervisor_who_is_also_a_worker(launch: Callable[..., 
 
 
 def test_launch_refuses_people_without_the_role(launch: Callable[..., str]) -> None:
-    with pytest.raises(RefusedError, match="wang.worker 没有「supervisor」角色"):
+    with pytest.raises(RefusedError, match="wang.worker 没有「督导」角色"):
         launch(supervisor_id=WORKER)
 
 
