@@ -193,8 +193,20 @@ def cmd_submit(args: argparse.Namespace) -> int:
     result = arch.submit_form(args.project, args.form_id, args.by, read_data_file(args.data), system_clock())
     print(f"已提交 {args.form_id}（阶段 {result.stage} 第 {result.round} 轮，记录 #{result.submission_id}）")
     if result.stage_complete:
-        print("本阶段表单已齐，已请督导审核")
+        print("本阶段表单已齐，已请审核人审核")
+        _describe_gate(args.project, result.stage)
     return 0
+
+
+def _describe_gate(project_id: str, stage_key: str) -> None:
+    """Refresh what the Prefect UI shows at the suspended gate (best effort: the archive has it all)."""
+    from flows.control import describe_gate
+
+    arch = _archive()
+    run_id = arch.project_status(project_id)["flow_run_id"]
+    if run_id:
+        gate = arch.read_gate(project_id, stage_key)
+        describe_gate(run_id, gate.pause_key, arch.gate_summary(project_id, stage_key))
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
@@ -206,6 +218,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     print(f"已记录决定 #{decided.decision_id}：{args.stage} 第 {decided.round} 轮第 {decided.step} 步 {words[args.command]}")
     if not decided.final:
         print("本轮还需下一步审核，已通知下一位审核人")
+        _describe_gate(args.project, args.stage)
         return 0
     _resume(decided.flow_run_id, decided.decision_id)
     return 0
@@ -221,12 +234,14 @@ def _resume(flow_run_id: str | None, decision_id: int) -> None:
 def cmd_claim(args: argparse.Namespace) -> int:
     step = _archive().claim_gate(args.project, args.stage, args.by, system_clock())
     print(f"{args.by} 已认领 {args.project} {args.stage} 第 {step} 步审核")
+    _describe_gate(args.project, args.stage)
     return 0
 
 
 def cmd_delegate(args: argparse.Namespace) -> int:
     step = _archive().delegate_gate(args.project, args.stage, args.by, args.to, system_clock())
     print(f"{args.by} 已将 {args.project} {args.stage} 第 {step} 步审核委托给 {args.to}")
+    _describe_gate(args.project, args.stage)
     return 0
 
 

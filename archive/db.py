@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.errors import ArchiveNotInitialisedError
 from config.settings import get_settings
 
-__all__ = ["engine_for", "unit_of_work", "read_session", "migrate", "ensure_current", "HEAD"]
+__all__ = ["after_fork", "engine_for", "unit_of_work", "read_session", "migrate", "ensure_current", "HEAD"]
 
 HEAD = "0002"  # the newest Alembic revision; a unit test checks it against the scripts
 
@@ -43,13 +43,28 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
-@cache
+_engines: dict[tuple[str, bool], Engine] = {}
+
+
 def engine_for(url: str, writer: bool = True) -> Engine:
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url, immediate=writer)
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    """One engine per (URL, role) per process."""
+    key = (url, writer)
+    if key not in _engines:
+        if url.startswith("sqlite"):
+            _engines[key] = _sqlite_engine(url, immediate=writer)
+        else:
+            driver_url = url
+            if url.startswith("postgresql://"):
+                driver_url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            _engines[key] = create_engine(driver_url, pool_pre_ping=True)
+    return _engines[key]
+
+
+def after_fork() -> None:
+    """In a forked child: leave the parent's pooled connections alone and open new ones."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
 
 
 def _url(url: str | None) -> str:

@@ -254,10 +254,10 @@ def gate_summary(project_id: str, stage_key: str) -> str:
                 GateDecision.outcome == "return",
             )
         ).scalar_one_or_none()
-        deciders = "、".join(p.id for p in deciders(session, project, gate)) or "（无人可审核）"
+        waiting = "、".join(p.id for p in deciders(session, project, gate)) or "（无人可审核）"
         lines = [
             f"项目 {project.id}「{project.name}」：阶段「{stage.title}」第 {stage.round} 轮审核，{gate.step_label()}",
-            f"审核人：{deciders}",
+            f"审核人：{waiting}",
         ]
         for item in items:
             title = project.forms_snapshot[item.form_id]["title"]

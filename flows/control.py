@@ -13,7 +13,7 @@ import httpx
 from config.errors import ServerNotRunningError, SwflowError
 from config.settings import get_settings
 
-__all__ = ["DEPLOYMENT", "api_is_up", "start_project_run", "resume_gate", "run_state"]
+__all__ = ["DEPLOYMENT", "api_is_up", "start_project_run", "resume_gate", "run_state", "describe_gate"]
 
 DEPLOYMENT = "service-project/swflow"
 
@@ -86,3 +86,20 @@ def resume_gate(flow_run_id: str, decision_id: int) -> bool:
         return False
     reason = (result.get("details") or {}).get("reason")
     raise SwflowError(f"Prefect 拒绝恢复流程 {flow_run_id}：{reason}")
+
+
+def describe_gate(flow_run_id: str, pause_key: str, text: str) -> bool:
+    """Replace the description the Prefect UI shows for a suspended gate (what is to be decided)."""
+    import json
+
+    key = f"suspended-{pause_key}-description"
+    try:
+        httpx.delete(f"{_api()}/flow_runs/{flow_run_id}/input/{key}", timeout=10)
+        response = httpx.post(
+            f"{_api()}/flow_runs/{flow_run_id}/input",
+            json={"key": key, "value": json.dumps(text, ensure_ascii=False)},
+            timeout=10,
+        )
+    except httpx.HTTPError:
+        return False
+    return response.status_code < 300

@@ -16,6 +16,7 @@ from tasks import (
     StageRef,
     apply_gate_reply,
     close_project,
+    gate_summary,
     load_plan,
     open_stage,
     read_gate,
@@ -41,7 +42,9 @@ def _pass_gate(ref: StageRef) -> str:
             return "rejected"
         decision_id = gate.pending_decision_id
         if decision_id is None:
-            reply = suspend_flow_run(wait_for_input=GateReply, key=gate.pause_key, timeout=None)
+            # a description only, never pre-filled values (DESIGN.md §3)
+            wanted = GateReply.with_initial_data(description=gate_summary(ref))
+            reply = suspend_flow_run(wait_for_input=wanted, key=gate.pause_key, timeout=None)
             decision_id = reply.decision_id
         outcome = apply_gate_reply(
             GateReplyRef(

@@ -21,6 +21,7 @@ __all__ = [
     "load_plan",
     "open_stage",
     "read_gate",
+    "gate_summary",
     "apply_gate_reply",
     "close_project",
 ]
@@ -59,6 +60,11 @@ def open_stage(ref: StageRef) -> int:
 @task(cache_policy=NO_CACHE)
 def read_gate(ref: StageRef) -> GateState:
     return archive.read_gate(ref.project_id, ref.stage_key)
+
+
+@task(cache_policy=NO_CACHE)
+def gate_summary(ref: StageRef) -> str:
+    return archive.gate_summary(ref.project_id, ref.stage_key)
 
 
 @task(cache_policy=NO_CACHE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import secrets
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -106,10 +108,42 @@ def test_decision_is_recorded_once_and_the_chain_holds(archive_url: str) -> None
         assert archive.verify_stream(session, archive.project_stream(project)) is None
 
 
-@pytest.mark.parametrize("round_", range(5))
-def test_two_simultaneous_decisions_record_exactly_one(
-    archive_url: str, tmp_path: Path, round_: int
-) -> None:
+def _decide_at_the_barrier(barrier: Any, project: str, outcome: str, results: Any) -> None:
+    get_settings.cache_clear()
+    from archive.db import after_fork
+
+    after_fork()
+    barrier.wait()
+    try:
+        archive.record_decision(project, "assessment", "li.supervisor", outcome, "意见", NOW)
+        results.put("recorded")
+    except AlreadyDecidedError:
+        results.put("already decided")
+
+
+def test_fifty_races_of_two_processes_each_record_exactly_one_decision(archive_url: str) -> None:
+    """Two real processes decide the same gate at the same instant, fifty times over."""
+    context = multiprocessing.get_context("fork")
+    for _ in range(50):
+        project = _project_awaiting_decision()
+        barrier, results = context.Barrier(2), context.Queue()
+        workers = [
+            context.Process(target=_decide_at_the_barrier, args=(barrier, project, outcome, results))
+            for outcome in ("approve", "return")
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+            assert worker.exitcode == 0
+        assert sorted(results.get(timeout=5) for _ in workers) == ["already decided", "recorded"]
+        decisions = archive.project_status(project)["stages"][0]["decisions"]
+        assert len(decisions) == 1
+        with archive.read_session() as session:
+            assert archive.verify_stream(session, archive.project_stream(project)) is None
+
+
+def test_two_simultaneous_cli_decisions_exit_0_and_3(archive_url: str) -> None:
     project = _project_awaiting_decision()
     env = {**os.environ}
     argv = [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import form_data
@@ -50,6 +52,10 @@ def test_foreign_resume_is_refused_and_the_gate_suspends_again(
     )
     run_id = served.json("status", project)["flow_run_id"]
     wait_for("suspended", lambda: served.run_state(run_id) == "Suspended")
+    described = httpx.get(f"{served.api}/flow_runs/{run_id}/input/suspended-assessment-gate-1-description")
+    description = json.loads(described.text)
+    assert "需求评估" in description and "已提交" in description and "li.supervisor" in description
+    assert "赵某某" not in description  # the sample's sensitive key_cases never reaches Prefect
 
     resume_from_outside(served, run_id, 424242)
     refused = wait_for(

@@ -31,13 +31,14 @@ def test_elderly_care_template_has_the_four_stages_of_the_guide() -> None:
     template = get_template("elderly-care")
 
     assert template.clause == "5.1"
-    assert [(s.key, s.clause, s.duration_days) for s in template.stages] == [
-        ("assessment", "6.1.1", 10),
-        ("planning", "6.1.2", 5),
-        ("execution", "6.1.3", 40),
-        ("evaluation", "6.1.4", 10),
+    assert [(s.key, s.clause, s.phase, s.duration_days) for s in template.stages] == [
+        ("assessment", "6.1.1", "needs_assessment", 10),
+        ("planning", "6.1.2", "planning", 5),
+        ("execution", "6.1.3", "execution", 40),
+        ("evaluation", "6.1.4", "evaluation", 10),
     ]
-    assert all(stage.gate.approvers == ("supervisor",) for stage in template.stages)
+    assert all(stage.gate.steps == ("supervisor",) for stage in template.stages)
+    assert not any(stage.gate.manager_may_decide for stage in template.stages)
 
 
 def test_every_shipped_template_file_is_listed() -> None:
@@ -77,7 +78,19 @@ def _zero_days(raw: dict[str, Any]) -> None:
 
 
 def _worker_approves(raw: dict[str, Any]) -> None:
-    raw["stages"][0]["gate"] = {"approvers": ["worker"]}
+    raw["stages"][0]["gate"] = {"steps": ["worker"]}
+
+
+def _no_gate_steps(raw: dict[str, Any]) -> None:
+    raw["stages"][1]["gate"] = {"steps": []}
+
+
+def _same_step_twice(raw: dict[str, Any]) -> None:
+    raw["stages"][1]["gate"] = {"steps": ["director", "director"]}
+
+
+def _no_phase(raw: dict[str, Any]) -> None:
+    del raw["stages"][2]["phase"]
 
 
 def _misspelt_key(raw: dict[str, Any]) -> None:
@@ -91,10 +104,23 @@ def _misspelt_key(raw: dict[str, Any]) -> None:
         (_bad_clause, "stages.1.clause", "should match pattern"),
         (_words_for_days, "stages.0.duration_days", "valid integer"),
         (_zero_days, "stages.2.duration_days", "greater than or equal to 1"),
-        (_worker_approves, "stages.0.gate.approvers.0", "'supervisor' or 'director'"),
+        (_worker_approves, "stages.0.gate.steps.0", "'supervisor', 'supervisors' or 'director'"),
+        (_no_gate_steps, "stages.1.gate.steps", "at least 1 item"),
+        (_same_step_twice, "stages.1.gate.steps", "同一审核人不能出现在两个审核步骤中"),
+        (_no_phase, "stages.2.phase", "Field required"),
         (_misspelt_key, "stages.3.form", "Extra inputs are not permitted"),
     ],
-    ids=["missing-stages", "bad-clause", "wrong-type", "out-of-range", "unknown-approver", "unknown-key"],
+    ids=[
+        "missing-stages",
+        "bad-clause",
+        "wrong-type",
+        "out-of-range",
+        "unknown-approver",
+        "no-steps",
+        "repeated-step",
+        "missing-phase",
+        "unknown-key",
+    ],
 )
 def test_broken_template_names_file_path_and_rule(
     tmp_path: Path, breakage: Callable[[dict[str, Any]], None], location: str, rule: str
@@ -129,6 +155,50 @@ def test_duplicate_stage_keys_error_points_at_the_stages_list(tmp_path: Path) ->
 
     with pytest.raises(DefinitionError, match=r": stages: .*阶段 key 重复"):
         load_template(path)
+
+
+def _sensitive(raw: dict[str, Any]) -> dict[str, Any]:
+    """The shipped template marked sensitive, with a director step on planning and evaluation."""
+    raw["sensitivity"] = "sensitive"
+    for stage in raw["stages"]:
+        if stage["phase"] in ("planning", "evaluation"):
+            stage["gate"] = {"steps": ["supervisor", "director"]}
+    return raw
+
+
+def test_sensitive_template_with_director_steps_loads(tmp_path: Path) -> None:
+    template = load_template(_write(tmp_path, _sensitive(_shipped())))
+
+    assert template.sensitivity == "sensitive"
+    assert template.stage("planning").gate.steps == ("supervisor", "director")
+    assert template.stage("assessment").gate.steps == ("supervisor",)
+
+
+@pytest.mark.parametrize(("index", "phase"), [(1, "planning"), (3, "evaluation")])
+def test_sensitive_template_without_a_director_step_is_refused_naming_the_stage(
+    tmp_path: Path, index: int, phase: str
+) -> None:
+    raw = _sensitive(_shipped())
+    assert raw["stages"][index]["phase"] == phase
+    raw["stages"][index]["gate"] = {"steps": ["supervisor", "supervisors"]}
+    path = _write(tmp_path, raw)
+
+    with pytest.raises(DefinitionError) as caught:
+        load_template(path)
+
+    message = str(caught.value)
+    assert str(path) in message
+    assert f"stages.{index}.gate.steps" in message
+    assert "机构负责人" in message
+
+
+def test_normal_template_needs_no_director_step(tmp_path: Path) -> None:
+    raw = _shipped()
+    raw["stages"][1]["gate"] = {"steps": ["supervisors"], "manager_may_decide": True}
+
+    gate = load_template(_write(tmp_path, raw)).stage("planning").gate
+
+    assert (gate.steps, gate.manager_may_decide) == (("supervisors",), True)
 
 
 def test_template_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
