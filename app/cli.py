@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add(templates, "validate", "检查一个模板文件").add_argument("file")
 
     forms = _add(sub, "forms", "表单").add_subparsers(dest="forms_command", required=True, metavar="子命令")
+    _add(forms, "list", "列出表单").add_argument("--json", action="store_true")
     p = _add(forms, "show", "显示一个表单")
     p.add_argument("form_id")
     p.add_argument("--schema", action="store_true", help="输出 JSON Schema")
@@ -71,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("form_id")
     p.add_argument("--by", required=True)
     p.add_argument("--data", required=True, help="YAML 或 JSON 文件")
+    p.add_argument("--activity", help="按工作进度表生成的活动记录：活动编号（a1、a2…）")
+
+    p = _add(sub, "indicators", "成效指标（基线 → 目标 → 后测）与记分卡")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
 
     for name, help_ in (
         ("approve", "审核通过"),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from config.clock import system_clock
-from config.errors import FormError, NotFoundError, RefusedError
+from config.errors import FormError, RefusedError
 from config.settings import get_settings
 
 __all__ = ["run", "read_data_file"]
@@ -101,15 +101,10 @@ def cmd_templates(args: argparse.Namespace) -> int:
     from config.templates import get_template, list_templates, load_template
 
     if args.templates_command == "validate":
-        from forms_spec import get_form
+        from forms_spec import check_template_forms
 
         template = load_template(Path(args.file))
-        for stage in template.stages:
-            for form_id in stage.forms:
-                try:
-                    get_form(form_id)
-                except NotFoundError as exc:
-                    raise FormError(f"{args.file}: stages.{stage.key}.forms: {exc}") from exc
+        check_template_forms(template, args.file)
         print(f"{args.file}：模板 {template.id} v{template.version} 有效")
         return 0
     if args.templates_command == "show":
@@ -135,8 +130,15 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
-    from forms_spec import form_schema, get_form
+    from forms_spec import form_schema, get_form, list_forms
 
+    if args.forms_command == "list":
+        rows = [{"id": f.id, "version": f.version, "title": f.title, "clause": f.clause} for f in list_forms()]
+        if args.json:
+            _print_json(rows)
+        for r in [] if args.json else rows:
+            print(f"{r['id']:<26} v{r['version']}  §{r['clause']:<9} {r['title']}")
+        return 0
     form = get_form(args.form_id)
     if args.schema:
         _print_json(form_schema(form))
@@ -144,7 +146,33 @@ def cmd_forms(args: argparse.Namespace) -> int:
     print(f"{form.id} v{form.version}  {form.title}（§{form.clause}）")
     for field in form.fields:
         flags = ("必填" if field.required else "选填") + ("，敏感" if field.sensitive else "")
+        if field.show_if:
+            flags += f"，当 {field.show_if.field}∈{list(field.show_if.equals)}"
         print(f"  {field.name:<22} {field.type:<11} {flags:<7} {field.label}")
+        for col in field.columns or ():
+            col_flags = ("必填" if col.required else "选填") + ("，敏感" if col.sensitive else "")
+            print(f"    · {col.name:<18} {col.type:<11} {col_flags:<7} {col.label}")
+    return 0
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    from archive.reports import indicator_report, scorecard_report
+
+    _archive()
+    report = {"indicators": indicator_report(args.project), "scorecard": scorecard_report(args.project)}
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"{'指标':<20} {'单位':<4} {'基线':>8} {'目标':>8} {'后测':>8} {'变化':>8}  达成")
+    for row in report["indicators"]:
+        met = {True: "是", False: "否", None: "-"}[row["met"]]
+        cells = [row[k] if row[k] is not None else "-" for k in ("baseline", "target", "post", "change")]
+        print(f"{row['indicator']:<20} {row['unit'] or '-':<4} " + " ".join(f"{c:>8}" for c in cells) + f"  {met}")
+    card = report["scorecard"]
+    total = card["total"] if card["total"] is not None else "未评分"
+    print(f"\n{card['title']}：总分 {total}（{card['scale']['min']}–{card['scale']['max']} 分）")
+    for d in card["dimensions"]:
+        print(f"  {d['title']:<12} 权重 {d['weight']:<5} 得分 {d['score'] if d['score'] is not None else '-'}")
     return 0
 
 
@@ -190,7 +218,8 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     arch = _archive()
-    result = arch.submit_form(args.project, args.form_id, args.by, read_data_file(args.data), system_clock())
+    data = read_data_file(args.data)
+    result = arch.submit_form(args.project, args.form_id, args.by, data, system_clock(), args.activity)
     print(f"已提交 {args.form_id}（阶段 {result.stage} 第 {result.round} 轮，记录 #{result.submission_id}）")
     if result.stage_complete:
         print("本阶段表单已齐，已请审核人审核")
@@ -215,7 +244,10 @@ def cmd_decide(args: argparse.Namespace) -> int:
         args.project, args.stage, args.by, args.command, args.comment, system_clock(), getattr(args, "redo", None)
     )
     words = {"approve": "通过", "return": "退回修改", "reject": "否决"}
-    print(f"已记录决定 #{decided.decision_id}：{args.stage} 第 {decided.round} 轮第 {decided.step} 步 {words[args.command]}")
+    print(
+        f"已记录决定 #{decided.decision_id}：{args.stage} 第 {decided.round} 轮"
+        f"第 {decided.step} 步 {words[args.command]}"
+    )
     if not decided.final:
         print("本轮还需下一步审核，已通知下一位审核人")
         _describe_gate(args.project, args.stage)
@@ -310,6 +342,7 @@ COMMANDS = {
     "launch": cmd_launch,
     "status": cmd_status,
     "inbox": cmd_inbox,
+    "indicators": cmd_indicators,
     "submit": cmd_submit,
     "approve": cmd_decide,
     "claim": cmd_claim,

@@ -19,6 +19,7 @@ from config.clock import system_clock
 from config.errors import FormError, SwflowError
 
 from .receiver import Receiver
+from .samples import form_samples
 
 __all__ = ["run_demo", "free_port", "wait_until"]
 
@@ -109,12 +110,13 @@ def run_demo(keep: bool = False) -> int:
                     manager_id=MANAGER,
                     supervisor_id=SUPERVISOR,
                     worker_ids=[WORKER],
-                )
-            , system_clock().date())
+                ),
+                system_clock().date(),
+            )
             archive.record_launch(plan, start_project_run(plan.project_id), system_clock())
             project_id = plan.project_id
             print(f"已启动项目 {project_id}")
-            samples = _sample("forms.yaml")
+            samples = form_samples()
             stages = archive.project_status(project_id)["stages"]
             for index, stage in enumerate(stages):
                 stage["seq_index"] = index

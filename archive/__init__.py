@@ -1,6 +1,7 @@
 """The archive: records, the rules for writing them, and the acts that write them."""
 
 from .db import ensure_current, migrate, read_session, unit_of_work
+from .gates import Decided, claim_gate, delegate_gate, gate_summary, record_decision
 from .journal import project_stream, verify_stream
 from .outbox import PendingMessage, due_messages, list_messages, record_delivery
 from .people import PeopleFile, PersonRecord, import_people
@@ -15,7 +16,6 @@ from .stages import (
     read_gate,
     remaining_stages,
 )
-from .gates import Decided, claim_gate, delegate_gate, gate_summary, record_decision
 from .work import Submitted, submit_form
 
 __all__ = [

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config.clock import SHANGHAI
 from config.errors import AlreadyDecidedError, FormError, RefusedError
 
 from .db import unit_of_work
@@ -98,7 +99,9 @@ def deciders(session: Session, project: Project, gate: GateContext) -> list[Pers
         return [session.get_one(Person, project.supervisor_id)]
     role = ROLE_OF_STEP[gate.step_kind]
     people = session.execute(select(Person).where(Person.active.is_(True)).order_by(Person.id)).scalars()
-    return [p for p in people if role in p.roles and p.id not in gate.submitters and p.id != project.manager_id]
+    manager = set() if gate.manager_may_decide else {project.manager_id}
+    excluded = gate.submitters | gate.earlier_deciders | manager
+    return [p for p in people if role in p.roles and p.id not in excluded]
 
 
 def notify_approvers(session: Session, project: Project, stage: Stage, now: datetime) -> None:
@@ -178,27 +181,51 @@ def record_decision(
             redo_forms = _check_redo(project, stage, redo or []) if outcome == "return" else None
             final = outcome != "approve" or stage.gate_step >= len(gate.steps)
             decision = GateDecision(
-                project_id=project.id, stage_id=stage.id, round=stage.round, step=stage.gate_step,
-                outcome=outcome, decided_by=person_id, comment=comment, decided_at=now,
-                redo_forms=redo_forms, applied_at=None if final else now,
+                project_id=project.id,
+                stage_id=stage.id,
+                round=stage.round,
+                step=stage.gate_step,
+                outcome=outcome,
+                decided_by=person_id,
+                comment=comment,
+                decided_at=now,
+                redo_forms=redo_forms,
+                applied_at=None if final else now,
             )
             session.add(decision)
             session.flush()
             append_event(
-                session, project_stream(project.id), "gate.decided" if final else "gate.step_approved",
-                actor=person_id, at=now, flow_run_id=project.flow_run_id,
-                payload={"stage": stage.key, "round": stage.round, "step": stage.gate_step, "outcome": outcome,
-                         "comment": comment, "decision_id": decision.id, "redo": redo_forms,
-                         "on_behalf_of": project.supervisor_id if gate.assignee and gate.step_kind == "supervisor"
-                         else None},
+                session,
+                project_stream(project.id),
+                "gate.decided" if final else "gate.step_approved",
+                actor=person_id,
+                at=now,
+                flow_run_id=project.flow_run_id,
+                payload={
+                    "stage": stage.key,
+                    "round": stage.round,
+                    "step": stage.gate_step,
+                    "outcome": outcome,
+                    "comment": comment,
+                    "decision_id": decision.id,
+                    "redo": redo_forms,
+                    "on_behalf_of": project.supervisor_id if gate.assignee and gate.step_kind == "supervisor" else None,
+                },
             )
             if final:
                 stage.status = StageStatus.DECIDED
             else:
                 stage.gate_step, stage.gate_assignee = stage.gate_step + 1, None
                 notify_approvers(session, project, stage, now)
-            return Decided(decision_id=decision.id, stage=stage.key, round=decision.round, step=decision.step,
-                           outcome=outcome, final=final, flow_run_id=project.flow_run_id)
+            return Decided(
+                decision_id=decision.id,
+                stage=stage.key,
+                round=decision.round,
+                step=decision.step,
+                outcome=outcome,
+                final=final,
+                flow_run_id=project.flow_run_id,
+            )
     except IntegrityError as exc:  # a concurrent decision won the unique (stage, round, step)
         raise AlreadyDecidedError(f"阶段 {stage_key} 本轮已有决定（already decided）") from exc
 
@@ -211,9 +238,15 @@ def claim_gate(project_id: str, stage_key: str, person_id: str, now: datetime) -
         if reason := why_not_claim(gate_context(session, project, stage), person_id, person.roles):
             raise RefusedError(reason)
         stage.gate_assignee = person_id
-        append_event(session, project_stream(project.id), "gate.claimed", actor=person_id, at=now,
-                     payload={"stage": stage.key, "round": stage.round, "step": stage.gate_step},
-                     flow_run_id=project.flow_run_id)
+        append_event(
+            session,
+            project_stream(project.id),
+            "gate.claimed",
+            actor=person_id,
+            at=now,
+            payload={"stage": stage.key, "round": stage.round, "step": stage.gate_step},
+            flow_run_id=project.flow_run_id,
+        )
         return stage.gate_step
 
 
@@ -229,9 +262,15 @@ def delegate_gate(project_id: str, stage_key: str, by: str, to: str, now: dateti
         if reason := why_not_delegate(gate, by, giver.roles, to, taker.roles, qualification):
             raise RefusedError(reason)
         stage.gate_assignee = to
-        append_event(session, project_stream(project.id), "gate.delegated", actor=by, at=now,
-                     payload={"stage": stage.key, "round": stage.round, "step": stage.gate_step,
-                              "from": by, "to": to}, flow_run_id=project.flow_run_id)
+        append_event(
+            session,
+            project_stream(project.id),
+            "gate.delegated",
+            actor=by,
+            at=now,
+            payload={"stage": stage.key, "round": stage.round, "step": stage.gate_step, "from": by, "to": to},
+            flow_run_id=project.flow_run_id,
+        )
         if stage.status == StageStatus.AWAITING_DECISION:
             notify_approvers(session, project, stage, now)
         return stage.gate_step
@@ -250,7 +289,8 @@ def gate_summary(project_id: str, stage_key: str) -> str:
         ).scalars()
         previous = session.execute(
             select(GateDecision.comment).where(
-                GateDecision.stage_id == stage.id, GateDecision.round == stage.round - 1,
+                GateDecision.stage_id == stage.id,
+                GateDecision.round == stage.round - 1,
                 GateDecision.outcome == "return",
             )
         ).scalar_one_or_none()
@@ -261,10 +301,13 @@ def gate_summary(project_id: str, stage_key: str) -> str:
         ]
         for item in items:
             title = project.forms_snapshot[item.form_id]["title"]
-            state = f"已提交 {item.submitted_at:%Y-%m-%d %H:%M}" if item.submitted_at else "未提交"
+            local = item.submitted_at.astimezone(SHANGHAI) if item.submitted_at else None
+            state = f"已提交 {local:%Y-%m-%d %H:%M}" if local else "未提交"
             lines.append(f"- {title}（{item.form_id}）：{state}")
         if previous:
             lines.append(f"上轮退回意见：{previous}")
-        lines.append(f"请用 swflow approve|return|reject {project.id} {stage.key} --by <审核人> 决定；"
-                     "在此界面直接恢复不会被接受。")
+        lines.append(
+            f"请用 swflow approve|return|reject {project.id} {stage.key} --by <审核人> 决定；"
+            "在此界面直接恢复不会被接受。"
+        )
         return "\n".join(lines)

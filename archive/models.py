@@ -125,7 +125,7 @@ class Stage(Base):
 class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
-        UniqueConstraint("stage_id", "form_id", "round"),
+        UniqueConstraint("stage_id", "form_id", "round", "activity"),
         Index("ix_work_items_open_due", "status", "due_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -133,6 +133,9 @@ class WorkItem(Base):
     stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
     form_id: Mapped[str] = mapped_column(String(64))
     round: Mapped[int]
+    activity: Mapped[str] = mapped_column(String(64), default="", server_default="", doc="schedule row key")
+    title: Mapped[str | None] = mapped_column(String(200))
+    required: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     assignee_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))
     opened_at: Mapped[datetime]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from config.errors import RefusedError
 from config.templates import get_template
-from forms_spec import get_form
+from forms_spec import check_template_forms
 
 from .db import read_session, unit_of_work
 from .journal import append_event, project_stream
@@ -45,7 +45,7 @@ def _new_project_id() -> str:
 def prepare_launch(request: LaunchRequest, today: date) -> LaunchPlan:
     """Everything that can refuse a launch, checked before any run or row exists."""
     template = get_template(request.template_id)
-    forms = {form_id: get_form(form_id) for stage in template.stages for form_id in stage.forms}
+    forms = check_template_forms(template, f"模板 {template.id}")
     wanted = [(request.manager_id, "manager"), (request.supervisor_id, "supervisor")]
     wanted += [(worker, "worker") for worker in request.worker_ids]
     with read_session() as session:

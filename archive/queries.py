@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .db import read_session
+from .gates import deciders, gate_context
 from .models import Event, GateDecision, OutboxMessage, Project, ProjectMember, Stage, WorkItem
 from .people import get_person
 from .rules import StageStatus, why_not_decide
-from .gates import deciders, gate_context
 
 __all__ = ["project_status", "list_projects", "inbox", "undelivered_decisions", "project_events"]
 

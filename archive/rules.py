@@ -111,11 +111,7 @@ def _eligible(gate: GateContext, person_id: str, roles: Collection[str]) -> str 
 
 def why_not_decide(gate: GateContext, person_id: str, person_roles: Collection[str]) -> str | None:
     """The reason `person_id` may not decide this gate now, or None when they may."""
-    return (
-        _state_problem(gate)
-        or _eligible(gate, person_id, person_roles)
-        or _four_eyes_problem(gate, person_id)
-    )
+    return _state_problem(gate) or _eligible(gate, person_id, person_roles) or _four_eyes_problem(gate, person_id)
 
 
 def why_not_claim(gate: GateContext, person_id: str, person_roles: Collection[str]) -> str | None:

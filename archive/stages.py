@@ -12,15 +12,14 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.calendar import due_at
 from config.errors import NotFoundError
-from config.settings import get_settings
 
 from .db import read_session, unit_of_work
 from .journal import append_event, project_stream
 from .messages import message_context
-from .models import GateDecision, Person, Project, ProjectMember, Stage, WorkItem
+from .models import GateDecision, Person, Project, Stage
 from .outbox import enqueue
+from .rounds import open_round, stage_spec
 from .rules import ProjectStatus, StageStatus, pause_key
 
 __all__ = [
@@ -65,81 +64,6 @@ def find_stage(session: Session, project_id: str, stage_key: str) -> Stage:
     return stage
 
 
-def stage_spec(project: Project, stage_key: str) -> dict[str, object]:
-    return next(s for s in project.template_snapshot["stages"] if s["key"] == stage_key)
-
-
-def lead_worker(session: Session, project_id: str) -> Person:
-    member = (
-        session.execute(
-            select(ProjectMember)
-            .where(ProjectMember.project_id == project_id, ProjectMember.role == "worker")
-            .order_by(ProjectMember.position)
-        )
-        .scalars()
-        .first()
-    )
-    if member is None:
-        raise NotFoundError(f"项目 {project_id} 没有社工")
-    return session.get_one(Person, member.person_id)
-
-
-def _open_round(session: Session, project: Project, stage: Stage, forms: list[str], now: datetime, note: str) -> None:
-    """Create this round's work items (skipping any that exist) and tell their assignee."""
-    spec = stage_spec(project, stage.key)
-    settings = get_settings()
-    stage.due_at = due_at(now, int(str(spec["duration_days"])), settings.workday_end_hour)
-    worker = lead_worker(session, project.id)
-    existing = set(
-        session.execute(
-            select(WorkItem.form_id).where(WorkItem.stage_id == stage.id, WorkItem.round == stage.round)
-        ).scalars()
-    )
-    titles = []
-    for form_id in forms:
-        titles.append(project.forms_snapshot[form_id]["title"])
-        if form_id in existing:
-            continue
-        session.add(
-            WorkItem(
-                project_id=project.id,
-                stage_id=stage.id,
-                form_id=form_id,
-                round=stage.round,
-                assignee_id=worker.id,
-                status="open",
-                opened_at=now,
-                due_at=stage.due_at,
-            )
-        )
-    append_event(
-        session,
-        project_stream(project.id),
-        "stage.opened",
-        actor="swflow",
-        at=now,
-        payload={
-            "stage": stage.key,
-            "round": stage.round,
-            "forms": forms,
-            "assignee": worker.id,
-            "due_at": stage.due_at.isoformat(),
-        },
-        flow_run_id=project.flow_run_id,
-    )
-    enqueue(
-        session,
-        key=f"{project.id}:{stage.key}:r{stage.round}:opened",
-        recipient=worker,
-        template="stage_opened",
-        context=message_context(
-            project, stage=stage.title, round=stage.round, tasks=titles, due=stage.due_at, note=note
-        ),
-        now=now,
-        project_id=project.id,
-    )
-
-
 def open_stage(project_id: str, stage_key: str, now: datetime) -> int:
     """Open a pending stage (round 1). A stage already open is left as it is. Returns the round."""
     with unit_of_work() as session:
@@ -147,8 +71,7 @@ def open_stage(project_id: str, stage_key: str, now: datetime) -> int:
         stage = find_stage(session, project_id, stage_key)
         if stage.status == StageStatus.PENDING and project.status == ProjectStatus.RUNNING:
             stage.status, stage.round, stage.opened_at = StageStatus.OPEN, 1, now
-            forms = list(stage_spec(project, stage_key)["forms"])  # type: ignore[call-overload]
-            _open_round(session, project, stage, forms, now, note="")
+            open_round(session, project, stage, now, note="")
         return stage.round
 
 
@@ -236,8 +159,7 @@ def apply_gate_reply(
         else:
             stage.round += 1
             stage.status, stage.gate_attempt, stage.gate_step, stage.gate_assignee = StageStatus.OPEN, 1, 1, None
-            forms = decision.redo_forms or list(stage_spec(project, stage_key)["forms"])  # type: ignore[call-overload]
-            _open_round(session, project, stage, forms, now, note=decision.comment)
+            open_round(session, project, stage, now, note=decision.comment, forms=decision.redo_forms)
         append_event(
             session,
             project_stream(project.id),

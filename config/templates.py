@@ -41,13 +41,23 @@ class GateRule(_Frozen):
         return steps
 
 
+class ActivitySource(_Frozen):
+    """Work items made from the rows of an approved form: one `record_form` per row."""
+
+    form: str = Field(description="the form whose table lists the activities (a schedule)")
+    table: str = Field(description="its table field")
+    record_form: str = Field(description="the form each activity is recorded in")
+
+
 class StageSpec(_Frozen):
     key: Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
     clause: str = Field(pattern=r"^\d+(\.\d+)*$")
     phase: Phase = Field(description="the §6.1 step this stage implements")
     duration_days: int = Field(ge=1, le=250, description="working days")
-    forms: tuple[str, ...] = Field(min_length=1)
+    forms: tuple[str, ...] = Field(min_length=1, description="forms required once per round")
+    optional_forms: tuple[str, ...] = Field(default=(), description="forms that may be submitted, not required")
+    activities: ActivitySource | None = None
     gate: GateRule = GateRule()
 
 
@@ -86,6 +96,17 @@ class Template(_Frozen):
                 raise ValueError(
                     f"stages.{index}.gate.steps: 敏感服务领域的策划和结项审核必须有机构负责人（director）一步"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _activities_come_from_earlier_stages(self) -> Template:
+        seen: set[str] = set()
+        for index, stage in enumerate(self.stages):
+            if stage.activities is not None and stage.activities.form not in seen:
+                raise ValueError(
+                    f"stages.{index}.activities.form: {stage.activities.form} 必须是此前某个阶段的必填表单"
+                )
+            seen.update(stage.forms)
         return self
 
     def stage(self, key: str) -> StageSpec:

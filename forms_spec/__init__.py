@@ -1,10 +1,13 @@
 """Form specifications per stage and method, and the models that check submissions."""
 
+from .catalogue import check_template_forms, template_forms
 from .spec import FieldSpec, FormSpec, get_form, list_forms, load_form, model_for
 from .validate import MASK, form_schema, mask_sensitive, validate_submission
 
 __all__ = [
     "FieldSpec",
+    "check_template_forms",
+    "template_forms",
     "FormSpec",
     "MASK",
     "form_schema",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -12,9 +13,36 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from config.errors import NotFoundError
 from config.yaml_source import load_definition
 
-__all__ = ["FieldSpec", "FormSpec", "load_form", "list_forms", "get_form", "model_for"]
+__all__ = ["Attachment", "FieldSpec", "FormSpec", "ShowIf", "load_form", "list_forms", "get_form", "model_for"]
 
-FieldType = Literal["text", "textarea", "integer", "number", "date", "choice", "multichoice", "boolean", "table"]
+FieldType = Literal[
+    "text",  # one line
+    "textarea",  # long text
+    "integer",
+    "number",  # decimal
+    "date",
+    "choice",  # single choice
+    "multichoice",
+    "boolean",
+    "scale",  # 1–5 (min/max may narrow it)
+    "person",  # a person id from the archive (checked on submission)
+    "attachment",  # {path, sha256}: the file stays outside; its hash is archived
+    "table",  # repeating rows of `columns`
+]
+
+
+class ShowIf(BaseModel):
+    """The field is asked (and its `required` applies) only when another field has one of these values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    field: str
+    equals: tuple[str | int | bool, ...] = Field(min_length=1)
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(min_length=1, max_length=500, title="文件路径")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", title="SHA-256")
 
 
 class FieldSpec(BaseModel):
@@ -30,8 +58,15 @@ class FieldSpec(BaseModel):
     max: int | float | None = None
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=1)
+    pattern: str | None = Field(default=None, description="regular expression a text must match")
     choices: dict[str, str] | None = None
     columns: tuple[FieldSpec, ...] | None = None
+    show_if: ShowIf | None = None
+    measures: Literal["baseline", "target", "post"] | None = Field(
+        default=None,
+        description="a table of indicators: baseline and post rows need `indicator` and `value` columns, "
+        "target rows `indicator`, `target` and `direction` (increase|decrease)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
@@ -40,10 +75,28 @@ class FieldSpec(BaseModel):
         if self.type == "table":
             if not self.columns:
                 raise ValueError("table 字段必须给出 columns")
+            names = {c.name for c in self.columns}
+            for col in self.columns:
+                if col.show_if is not None and (col.show_if.field not in names or col.show_if.field == col.name):
+                    raise ValueError(f"列 {col.name} 的 show_if.field：本表没有列 {col.show_if.field}")
             if any(col.type == "table" for col in self.columns):
                 raise ValueError("table 的列不能再是 table")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min 不能大于 max")
+        if self.measures is not None:
+            needed = {"indicator", "value"} if self.measures != "target" else {"indicator", "target", "direction"}
+            have = {c.name for c in self.columns or ()}
+            if self.type != "table" or not needed <= have:
+                raise ValueError(f"measures: {self.measures} 须是 table，且有列 {sorted(needed)}")
+        if self.type == "scale" and not (1 <= (self.min or 1) <= (self.max or 5) <= 5):
+            raise ValueError("scale 字段的 min/max 必须在 1–5 之内")
+        if self.pattern is not None:
+            if self.type not in ("text", "textarea"):
+                raise ValueError("pattern 只能用于 text/textarea 字段")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern 不是有效的正则表达式：{exc}") from exc
         return self
 
 
@@ -63,7 +116,25 @@ class FormSpec(BaseModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"字段名重复：{', '.join(duplicates)}")
+        by_name = {f.name: f for f in fields}
+        for f in fields:
+            if f.show_if is None:
+                continue
+            target = by_name.get(f.show_if.field)
+            if target is None or target.name == f.name:
+                raise ValueError(f"{f.name}.show_if.field：没有字段 {f.show_if.field}")
+            if target.choices and not set(map(str, f.show_if.equals)) <= set(target.choices):
+                raise ValueError(f"{f.name}.show_if.equals：不是 {target.name} 的选项")
         return fields
+
+    def person_fields(self) -> tuple[tuple[str, str | None], ...]:
+        """(field, column) of every person reference, column None for a top-level field."""
+        found: list[tuple[str, str | None]] = []
+        for f in self.fields:
+            if f.type == "person":
+                found.append((f.name, None))
+            found += [(f.name, c.name) for c in f.columns or () if c.type == "person"]
+        return tuple(found)
 
     def sensitive_fields(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields if f.sensitive)
@@ -80,6 +151,10 @@ def _annotation(spec: FieldSpec, owner: str) -> Any:
         return date
     if spec.type == "boolean":
         return bool
+    if spec.type in ("scale", "person"):
+        return int if spec.type == "scale" else str
+    if spec.type == "attachment":
+        return Attachment
     if spec.type == "choice":
         return Literal[tuple(spec.choices or {})]
     if spec.type == "multichoice":
@@ -92,14 +167,22 @@ def _field(spec: FieldSpec, owner: str) -> tuple[Any, Any]:
     constraints: dict[str, Any] = {"title": spec.label, "description": spec.help or None}
     if spec.type in ("integer", "number"):
         constraints.update(ge=spec.min, le=spec.max)
+    if spec.type == "scale":
+        constraints.update(ge=spec.min or 1, le=spec.max or 5)
+    if spec.type == "person":
+        constraints.update(pattern=r"^[a-z][a-z0-9._-]*$", max_length=64)
     if spec.type in ("text", "textarea"):
-        constraints.update(min_length=spec.min_length, max_length=spec.max_length)
+        constraints.update(min_length=spec.min_length, max_length=spec.max_length, pattern=spec.pattern)
     if spec.type in ("multichoice", "table") and spec.required:
         constraints.update(min_length=1)
+    extra: dict[str, Any] = {}
     if spec.sensitive:
-        constraints["json_schema_extra"] = {"x-sensitive": True}
+        extra["x-sensitive"] = True
+    if spec.show_if is not None:
+        extra["x-show-if"] = spec.show_if.model_dump(mode="json")
+    constraints["json_schema_extra"] = extra or None
     annotation = _annotation(spec, owner)
-    if spec.required:
+    if spec.required and spec.show_if is None:
         return annotation, Field(..., **constraints)
     return annotation | None, Field(None, **constraints)
 

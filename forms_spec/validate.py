@@ -34,6 +34,8 @@ def _rule(item: Any) -> str:
         "date_type": "必须是日期（YYYY-MM-DD）",
         "bool_parsing": "必须是 是/否（true/false）",
         "string_type": "必须是文字",
+        "string_pattern_mismatch": f"格式不符（须匹配 {ctx.get('pattern')}）",
+        "dict_type": "必须是映射（键: 值）",
         "list_type": "必须是列表",
         "model_type": "必须是一行（键: 值）",
     }
@@ -53,16 +55,55 @@ def _label(form: FormSpec, loc: tuple[Any, ...]) -> str:
     return " › ".join(parts) or "(表单)"
 
 
+def _shown(spec: FieldSpec, row: dict[str, Any]) -> bool:
+    assert spec.show_if is not None
+    value = row.get(spec.show_if.field)
+    values = value if isinstance(value, list) else [value]  # a multichoice shows it when any matches
+    return any(v in spec.show_if.equals for v in values)
+
+
+def _wanted(spec: FieldSpec) -> str:
+    assert spec.show_if is not None
+    words = {True: "是", False: "否"}
+    return "、".join(words.get(v, str(v)) if isinstance(v, bool) else str(v) for v in spec.show_if.equals)
+
+
+def _show_if_problems(
+    form: FormSpec, fields: tuple[FieldSpec, ...], data: dict[str, Any], loc: tuple[Any, ...] = ()
+) -> list[tuple[str, str]]:
+    """A field asked only under a condition: required when shown, absent when hidden (rows too)."""
+    problems: list[tuple[str, str]] = []
+    for spec in fields:
+        if spec.columns and isinstance(data.get(spec.name), list):
+            for index, row in enumerate(data[spec.name]):
+                if isinstance(row, dict):
+                    problems += _show_if_problems(form, spec.columns, row, (*loc, spec.name, index))
+        if spec.show_if is None:
+            continue
+        label = _label(form, (*loc, spec.name))
+        given = data.get(spec.name) not in (None, "", [])
+        if _shown(spec, data):
+            if spec.required and not given:
+                problems.append((label, f"当 {spec.show_if.field} 为 {_wanted(spec)} 时必填"))
+        elif given:
+            problems.append((label, f"只在 {spec.show_if.field} 为 {_wanted(spec)} 时填写"))
+    return problems
+
+
 def validate_submission(form: FormSpec, data: Any) -> dict[str, Any]:
-    """The submission as clean JSON-able data, or a FormError listing every (field, rule)."""
+    """The submission as clean JSON-able data, or one FormError listing every (field, rule)."""
     if not isinstance(data, dict):
         raise FormError(f"表单 {form.id}：提交的数据必须是键值映射", [("(表单)", "必须是映射")])
+    problems: list[tuple[str, str]] = []
+    model: BaseModel | None = None
     try:
-        model: BaseModel = model_for(form).model_validate(data)
+        model = model_for(form).model_validate(data)
     except ValidationError as exc:
-        problems = [(_label(form, tuple(item["loc"])), _rule(item)) for item in exc.errors()]
+        problems += [(_label(form, tuple(item["loc"])), _rule(item)) for item in exc.errors()]
+    problems += _show_if_problems(form, form.fields, data)
+    if problems or model is None:
         lines = "\n".join(f"  - {field}：{rule}" for field, rule in problems)
-        raise FormError(f"表单 {form.id}（{form.title}）有 {len(problems)} 处错误：\n{lines}", problems) from exc
+        raise FormError(f"表单 {form.id}（{form.title}）有 {len(problems)} 处错误：\n{lines}", problems)
     return model.model_dump(mode="json", exclude_none=True)
 
 

@@ -48,8 +48,10 @@ def people_file(directory: Path, receiver_url: str) -> Path:
 
 
 def form_data(directory: Path, key: str) -> Path:
-    """A sample submission from app/samples/forms.yaml written to its own file."""
-    data = yaml.safe_load((SAMPLES / "forms.yaml").read_text(encoding="utf-8"))[key]
+    """A sample submission from app/samples/forms/ written to a file of the test's own."""
+    from app.samples import form_samples
+
+    data = form_samples()[key]
     path = directory / f"{key}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

@@ -22,8 +22,10 @@ def _sample(name: str) -> Any:
 
 @pytest.fixture
 def sample_forms() -> dict[str, dict[str, Any]]:
-    """Valid data for every shipped form (app/samples/forms.yaml)."""
-    return _sample("forms.yaml")  # type: ignore[no-any-return]
+    """Valid data for every shipped form (app/samples/forms/*.yaml)."""
+    from app.samples import form_samples
+
+    return form_samples()
 
 
 @pytest.fixture

@@ -76,6 +76,30 @@ def test_launch_refuses_a_supervisor_who_is_also_the_manager(
         launch(manager_id="ma.lead", supervisor_id="ma.lead")
 
 
+def test_launch_refuses_a_worker_whose_certificate_has_expired(launch: Callable[..., str]) -> None:
+    with pytest.raises(RefusedError, match=r"qian\.worker 的资格证书已过期（有效期至 2025-12-31）"):
+        launch(worker_ids=[WORKER, "qian.worker"])
+    assert archive.list_projects() == []
+
+
+def test_launch_refuses_a_person_with_no_qualification_on_record(launch: Callable[..., str]) -> None:
+    archive.import_people([archive.PersonRecord(id="new.hire", name="新社工", roles=["worker"])], actor="test", now=NOW)
+
+    with pytest.raises(RefusedError, match=r"new\.hire 没有登记社会工作职业资格证书或学历（§8\.1\.1）"):
+        launch(worker_ids=["new.hire"])
+
+
+def test_launch_counts_a_degree_as_a_qualification(launch: Callable[..., str]) -> None:
+    degree = archive.PersonRecord(
+        id="gao.worker", name="高社工", roles=["worker"], qualifications=[{"kind": "degree", "level": "社会工作学士"}]
+    )
+    archive.import_people([degree], actor="test", now=NOW)
+
+    project_id = launch(worker_ids=["gao.worker"])
+
+    assert archive.project_status(project_id)["status"] == "running"
+
+
 # submitting
 
 

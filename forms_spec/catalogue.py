@@ -1,0 +1,64 @@
+"""Checks that join templates and forms: every form a template names exists and fits its use."""
+
+from __future__ import annotations
+
+from config.errors import DefinitionError, NotFoundError
+from config.templates import Template
+
+from .spec import FormSpec, get_form
+
+__all__ = ["check_template_forms", "template_forms"]
+
+SCHEDULE_COLUMNS = {"start": "date", "duration_days": "integer", "responsible": "person"}
+
+
+def template_forms(template: Template) -> dict[str, FormSpec]:
+    """Every form the template uses (required, optional, activity records), by id."""
+    ids: list[str] = []
+    for stage in template.stages:
+        ids += [*stage.forms, *stage.optional_forms]
+        if stage.activities:
+            ids.append(stage.activities.record_form)
+    return {form_id: get_form(form_id) for form_id in dict.fromkeys(ids)}
+
+
+def check_template_forms(template: Template, source: str) -> dict[str, FormSpec]:
+    """The forms of `template`, or a DefinitionError naming `source`, the path and the rule."""
+    problems: list[str] = []
+    owner: dict[str, str] = {}
+    for index, stage in enumerate(template.stages):
+        uses = [("forms", f) for f in stage.forms] + [("optional_forms", f) for f in stage.optional_forms]
+        if stage.activities:
+            uses.append(("activities.record_form", stage.activities.record_form))
+        for where, form_id in uses:
+            try:
+                get_form(form_id)
+            except NotFoundError as exc:
+                problems.append(f"stages.{index}.{where}: {exc}")
+            if form_id in owner and owner[form_id] != stage.key:
+                problems.append(
+                    f"stages.{index}.{where}: 表单 {form_id} 已用于阶段 {owner[form_id]}，一个表单只能属于一个阶段"
+                )
+            owner[form_id] = stage.key
+        if stage.activities:
+            problems += _schedule_problems(index, stage.activities.form, stage.activities.table)
+    if problems:
+        raise DefinitionError("\n".join(f"{source}: {p}" for p in problems))
+    return template_forms(template)
+
+
+def _schedule_problems(index: int, form_id: str, table: str) -> list[str]:
+    where = f"stages.{index}.activities"
+    try:
+        form = get_form(form_id)
+    except NotFoundError as exc:
+        return [f"{where}.form: {exc}"]
+    field = next((f for f in form.fields if f.name == table), None)
+    if field is None or field.type != "table":
+        return [f"{where}.table: 表单 {form_id} 没有表格字段 {table}"]
+    columns = {c.name: c.type for c in field.columns or ()}
+    return [
+        f"{where}.table: {form_id}.{table} 须有 {name} 列（{kind}）"
+        for name, kind in SCHEDULE_COLUMNS.items()
+        if columns.get(name) != kind
+    ]

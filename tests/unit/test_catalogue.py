@@ -1,0 +1,141 @@
+"""The catalogue of the standard: a template per service area of §5, forms for §6.1 and §6.2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.samples import form_samples
+from config.errors import DefinitionError, FormError
+from config.scorecards import get_scorecard, weighted_score
+from config.templates import list_templates, load_template
+from forms_spec import check_template_forms, get_form, list_forms, mask_sensitive, validate_submission
+
+AREAS = {
+    "5.1": {"social-assistance", "elderly-care", "children-youth", "rural-women", "disability",
+            "domestic-violence", "health-rehabilitation", "emergency-bereavement"},
+    "5.2": {"community-participation"},
+    "5.3": {"community-integration"},
+    "5.4": {"community-development"},
+    "5.5": {"community-corrections"},
+    "5.6": {"drug-rehabilitation"},
+    "5.7": {"other-services"},
+}
+SENSITIVE = {"children-youth", "domestic-violence", "community-corrections", "drug-rehabilitation"}
+
+
+def test_every_service_area_of_clause_5_has_its_template() -> None:
+    by_clause: dict[str, set[str]] = {}
+    for template in list_templates():
+        by_clause.setdefault(template.clause, set()).add(template.id)
+    assert by_clause == AREAS
+
+
+@pytest.mark.parametrize("template", list_templates(), ids=lambda t: t.id)
+def test_template_names_only_forms_that_exist_and_fit(template: Any) -> None:
+    forms = check_template_forms(template, template.id)
+    assert {f.clause.split(".")[0] for f in forms.values()} == {"6"}
+    assert [s.phase for s in template.stages] == ["needs_assessment", "planning", "execution", "evaluation"]
+    assert template.service_items, "each template lists the service items of its clause"
+
+
+@pytest.mark.parametrize("template", [t for t in list_templates() if t.id in SENSITIVE], ids=lambda t: t.id)
+def test_sensitive_area_needs_the_director_on_plan_and_closure(template: Any) -> None:
+    assert template.sensitivity == "sensitive"
+    gates = {s.phase: s.gate.steps for s in template.stages}
+    assert gates["planning"] == ("supervisor", "director")
+    assert gates["evaluation"] == ("supervisor", "director")
+
+
+def test_a_template_naming_a_missing_optional_form_is_refused_with_its_path(tmp_path: Path) -> None:
+    source = Path("config/templates/other-services.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(source.replace("optional_forms: [incident-report]", "optional_forms: [no-such-form]"),
+                      encoding="utf-8")
+    template = load_template(broken)
+    with pytest.raises(DefinitionError, match=r"broken.yaml: stages\.2\.optional_forms: 没有表单 no-such-form"):
+        check_template_forms(template, str(broken))
+
+
+def test_a_form_in_two_stages_is_refused(tmp_path: Path) -> None:
+    source = Path("config/templates/other-services.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "twice.yaml"
+    broken.write_text(source.replace("optional_forms: [data-collection-log]", "optional_forms: [scorecard]"),
+                      encoding="utf-8")
+    with pytest.raises(DefinitionError, match="只能属于一个阶段"):
+        check_template_forms(load_template(broken), str(broken))
+
+
+@pytest.mark.parametrize("form", list_forms(), ids=lambda f: f.id)
+def test_every_form_accepts_its_realistic_sample(form: Any) -> None:
+    clean = validate_submission(form, form_samples()[form.id])
+    masked = str(mask_sensitive(form, clean))
+    assert "演示敏感信息" not in masked and "赵某某" not in masked
+
+
+@pytest.mark.parametrize("form", list_forms(), ids=lambda f: f.id)
+def test_every_sensitive_sample_value_is_marked(form: Any) -> None:
+    """The samples mark their sensitive values so that leak tests can look for the marker."""
+    sample = form_samples()[form.id]
+    for field in form.fields:
+        if field.sensitive and isinstance(sample.get(field.name), str):
+            assert "演示敏感信息" in sample[field.name], field.name
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@pytest.mark.parametrize("form", list_forms(), ids=lambda f: f.id)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_data_gets_only_form_errors_never_a_crash(form: Any, data: st.DataObject) -> None:
+    names = [f.name for f in form.fields]
+    keys = st.sampled_from(names) | st.text(max_size=10)
+    submission = data.draw(st.dictionaries(keys, json_values, max_size=len(names) + 2))
+    try:
+        validate_submission(form, submission)
+    except FormError as exc:
+        assert exc.problems and all(field and rule for field, rule in exc.problems)
+
+
+@pytest.mark.parametrize("form", list_forms(), ids=lambda f: f.id)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_a_sample_with_one_field_broken_names_that_field(form: Any, data: st.DataObject) -> None:
+    sample = dict(form_samples()[form.id])
+    field = data.draw(st.sampled_from([f for f in form.fields if f.name in sample]))
+    sample[field.name] = {"不是": "这种值"}
+    with pytest.raises(FormError) as caught:
+        validate_submission(form, sample)
+    assert any(f"（{field.name}）" in where for where, _ in caught.value.problems)
+
+
+def test_scorecard_form_scores_exactly_the_indicators_of_the_default_card() -> None:
+    card = get_scorecard("default")
+    column = next(c for c in get_form("scorecard").fields[0].columns or () if c.name == "indicator")
+    assert list(column.choices or {}) == card.indicator_keys()
+
+
+def test_weighted_score_averages_by_weight_and_reports_unscored_dimensions_as_none() -> None:
+    card = get_scorecard("default")
+    all_fives = dict.fromkeys(card.indicator_keys(), 5)
+    assert weighted_score(card, all_fives)[0] == pytest.approx(5)
+    first = card.dimensions[0]
+    only_first = {i.key: 3 for i in first.indicators}
+    total, per_dimension = weighted_score(card, only_first)
+    assert total == pytest.approx(3)
+    assert per_dimension[first.key] == pytest.approx(3)
+    assert all(v is None for k, v in per_dimension.items() if k != first.key)
+    mixed = {first.indicators[0].key: 5, first.indicators[1].key: 1}
+    expected = (first.indicators[0].weight * 5 + first.indicators[1].weight * 1) / (
+        first.indicators[0].weight + first.indicators[1].weight
+    )
+    assert weighted_score(card, mixed)[1][first.key] == pytest.approx(expected)
