@@ -331,7 +331,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(keep=args.keep)
+    return run_demo(keep=args.keep, template_id=args.template)
 
 
 COMMANDS = {

@@ -19,7 +19,7 @@ from config.clock import system_clock
 from config.errors import FormError, SwflowError
 
 from .receiver import Receiver
-from .samples import form_samples
+from .samples import form_samples, people_yaml
 
 __all__ = ["run_demo", "free_port", "wait_until"]
 
@@ -42,10 +42,6 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float = 180) -> Any
     raise SwflowError(f"演示超时：{timeout:.0f} 秒内未等到「{what}」")
 
 
-def _sample(name: str) -> Any:
-    return yaml.safe_load((Path(__file__).parent / "samples" / name).read_text(encoding="utf-8"))
-
-
 def _prepare_home() -> Path:
     given = os.environ.get("SWFLOW_HOME")
     home = Path(given) if given else Path(tempfile.mkdtemp(prefix="swflow-demo-"))
@@ -60,9 +56,7 @@ def _prepare_home() -> Path:
 
 
 def _open_items(project_id: str, stage_key: str) -> list[dict[str, Any]]:
-    import archive
-
-    stage = next(s for s in archive.project_status(project_id)["stages"] if s["key"] == stage_key)
+    stage = _stage(project_id, stage_key)
     return [i for i in stage["work_items"] if i["round"] == stage["round"] and i["status"] == "open"]
 
 
@@ -79,17 +73,18 @@ def _deployment_ready() -> bool:
     return response.status_code == 200
 
 
-def run_demo(keep: bool = False) -> int:
+NAMES = {"zhou.pm": "周主管", "li.supervisor": "李督导", "wang.worker": "王社工", "chen.director": "陈主任"}
+
+
+def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
     home = _prepare_home()
     started = time.monotonic()
     with Receiver() as receiver:
         import archive
 
         archive.migrate()
-        people = yaml.safe_load(
-            yaml.safe_dump(_sample("people.yaml"), allow_unicode=True).replace("{receiver}", receiver.url)
-        )
-        archive.import_people(archive.PeopleFile.model_validate(people).people, "demo", system_clock())
+        people = archive.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
+        archive.import_people(people, "demo", system_clock())
         print(f"演示目录：{home}")
         serve = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve"],
@@ -104,8 +99,8 @@ def run_demo(keep: bool = False) -> int:
 
             plan = archive.prepare_launch(
                 archive.LaunchRequest(
-                    template_id="elderly-care",
-                    name="幸福社区独居老人邻里守望计划",
+                    template_id=template_id,
+                    name="幸福社区邻里守望计划（演示）",
                     community="幸福社区",
                     manager_id=MANAGER,
                     supervisor_id=SUPERVISOR,
@@ -115,17 +110,11 @@ def run_demo(keep: bool = False) -> int:
             )
             archive.record_launch(plan, start_project_run(plan.project_id), system_clock())
             project_id = plan.project_id
-            print(f"已启动项目 {project_id}")
-            samples = form_samples()
-            stages = archive.project_status(project_id)["stages"]
-            for index, stage in enumerate(stages):
-                stage["seq_index"] = index
-            _play_stages(project_id, stages, samples)
+            print(f"已启动项目 {project_id}（模板 {template_id}）")
+            for index, stage in enumerate(archive.project_status(project_id)["stages"]):
+                _play_stage(project_id, stage, form_samples(), give_back_once=index == 0)
             wait_until("项目结项", lambda: archive.project_status(project_id)["status"] == "completed")
-            wait_until(
-                "通知发送完毕",
-                lambda: archive.project_status(project_id)["messages"]["pending"] == 0,
-            )
+            wait_until("通知发送完毕", lambda: archive.project_status(project_id)["messages"]["pending"] == 0)
             _summary(project_id, home, receiver, time.monotonic() - started)
         finally:
             if not keep:
@@ -134,27 +123,45 @@ def run_demo(keep: bool = False) -> int:
     return 0
 
 
-def _play_stages(project_id: str, stages: list[dict[str, Any]], samples: dict[str, Any]) -> None:
+def _stage(project_id: str, key: str) -> dict[str, Any]:
+    import archive
+
+    return next(s for s in archive.project_status(project_id)["stages"] if s["key"] == key)
+
+
+def _play_stage(project_id: str, stage: dict[str, Any], samples: dict[str, Any], give_back_once: bool) -> None:
+    """The worker fills every open item; each gate step's decider approves (the first stage is
+    returned once, then approved after the revision)."""
     import archive
     from flows.control import resume_gate
 
-    for stage in stages:
-        revised = False
-        while True:
-            items = wait_until(f"阶段 {stage['key']} 开放", lambda s=stage: _open_items(project_id, s["key"]))
-            for item in items:
-                key = f"{item['form']}-revised" if revised and f"{item['form']}-revised" in samples else item["form"]
-                archive.submit_form(project_id, item["form"], WORKER, samples[key], system_clock())
-                print(f"  王社工 提交 {item['form']}（{stage['title']} 第 {item['round']} 轮）")
-            give_back = stage["seq_index"] == 0 and not revised
+    revised = False
+    while True:
+        items = wait_until(f"阶段 {stage['key']} 开放", lambda: _open_items(project_id, stage["key"]))
+        for item in items:
+            key = f"{item['form']}-revised" if revised and f"{item['form']}-revised" in samples else item["form"]
+            archive.submit_form(
+                project_id, item["form"], item["assignee"], samples[key], system_clock(), item["activity"] or None
+            )
+            which = f"{item['form']}（{item['activity']}）" if item["activity"] else item["form"]
+            who = NAMES.get(item["assignee"], item["assignee"])
+            print(f"  {who} 提交 {which}（{stage['title']} 第 {item['round']} 轮）")
+        while (current := _stage(project_id, stage["key"]))["status"] == "awaiting_decision":
+            decider = current["waiting_on"][0]
+            give_back = give_back_once and not revised
             outcome = "return" if give_back else "approve"
-            comment = "请补充独居、空巢老人的具体人数和社区资源。" if give_back else "同意"
-            decided = archive.record_decision(project_id, stage["key"], SUPERVISOR, outcome, comment, system_clock())
-            resume_gate(str(decided.flow_run_id), decided.decision_id)
-            print(f"  李督导 {'退回修改' if give_back else '审核通过'}：{stage['title']}")
-            if not give_back:
-                break
-            revised = True
+            comment = "请补充社区资源和骨干的情况。" if give_back else "同意"
+            decided = archive.record_decision(project_id, stage["key"], decider, outcome, comment, system_clock())
+            if decided.final:
+                resume_gate(str(decided.flow_run_id), decided.decision_id)
+            print(
+                f"  {NAMES.get(decider, decider)} {'退回修改' if give_back else '审核通过'}："
+                f"{stage['title']}（第 {decided.step} 步）"
+            )
+        if not (give_back_once and not revised):
+            return
+        revised = True
+        wait_until("修改轮次开放", lambda: _stage(project_id, stage["key"])["round"] == 2)
 
 
 def _summary(project_id: str, home: Path, receiver: Receiver, seconds: float) -> None:
@@ -164,7 +171,11 @@ def _summary(project_id: str, home: Path, receiver: Receiver, seconds: float) ->
     print("\n== 演示完成 ==")
     print(f"项目 {project_id}：{status['name']}，状态 {status['status']}")
     for stage in status["stages"]:
-        decisions = "，".join(f"第{d['round']}轮{d['outcome']}" for d in stage["decisions"])
+        words = {"approve": "通过", "return": "退回", "reject": "否决"}
+        decisions = "，".join(
+            f"第{d['round']}轮第{d['step']}步 {NAMES.get(d['by'], d['by'])}{words[d['outcome']]}"
+            for d in stage["decisions"]
+        )
         print(f"  {stage['title']:<10} {stage['status']:<9} 共 {stage['round']} 轮  {decisions}")
     print(f"通知：已发送 {status['messages']['sent']} 条（本机接收端收到 {len(receiver.messages)} 条）")
     print(f"档案事件 {status['events']} 条；档案库 {home / 'archive.db'}")

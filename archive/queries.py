@@ -85,6 +85,9 @@ def project_status(project_id: str) -> dict[str, Any]:
                         {
                             "id": i.id,
                             "form": i.form_id,
+                            "activity": i.activity,
+                            "title": i.title,
+                            "required": i.required,
                             "round": i.round,
                             "assignee": i.assignee_id,
                             "status": i.status,

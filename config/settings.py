@@ -68,6 +68,12 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
         "PREFECT_CLI_PROMPT": "false",
+        # the embedded server keeps its state in SQLite: wait for the lock instead of failing,
+        # and switch off services swflow does not use (automations, work pools, late-run marking)
+        "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+        "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
     }
 
 

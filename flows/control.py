@@ -76,8 +76,8 @@ def resume_gate(flow_run_id: str, decision_id: int) -> bool:
         )
     except httpx.HTTPError:
         return False
-    if response.status_code == 404:
-        return False
+    if response.status_code == 404 or response.status_code >= 500:
+        return False  # gone, or the server is busy: the reconciler tries again
     response.raise_for_status()
     result = response.json()
     if result.get("status") == "ACCEPT":

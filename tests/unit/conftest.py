@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +23,39 @@ def _sample(name: str) -> Any:
     return yaml.safe_load((SAMPLES / name).read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def sample_forms() -> dict[str, dict[str, Any]]:
-    """Valid data for every shipped form (app/samples/forms/*.yaml)."""
+@pytest.fixture(scope="session")
+def _parsed_form_samples() -> dict[str, dict[str, Any]]:
     from app.samples import form_samples
 
     return form_samples()
 
 
 @pytest.fixture
-def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh SWFLOW_HOME with a migrated SQLite archive; no other SWFLOW_* setting leaks in."""
+def sample_forms(_parsed_form_samples: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Valid data for every shipped form (app/samples/forms/*.yaml): parsed once, a fresh copy per test."""
+    return copy.deepcopy(_parsed_form_samples)
+
+
+@pytest.fixture(scope="session")
+def _migrated_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An archive migrated once per session: running the migrations was most of a test's setup."""
+    path = tmp_path_factory.mktemp("migrated") / "archive.db"
+    archive.migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_archive: Path) -> Iterator[Path]:
+    """A fresh SWFLOW_HOME with a migrated SQLite archive (a copy); no other SWFLOW_* setting leaks in."""
     for name in [n for n in os.environ if n.startswith("SWFLOW_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("SWFLOW_HOME", str(tmp_path))
     get_settings.cache_clear()
-    archive.migrate()
+    with (
+        closing(sqlite3.connect(_migrated_archive)) as source,
+        closing(sqlite3.connect(tmp_path / "archive.db")) as copy_,
+    ):
+        source.backup(copy_)
     yield tmp_path
     get_settings.cache_clear()
 

@@ -69,10 +69,14 @@ def test_launch_refuses_people_without_the_role(launch: Callable[..., str]) -> N
 def test_launch_refuses_a_supervisor_who_is_also_the_manager(
     launch: Callable[..., str],
 ) -> None:
-    archive.import_people(
-        [archive.PersonRecord(id="ma.lead", name="马主管", roles=["manager", "supervisor"])], actor="test", now=NOW
+    qualified = archive.PersonRecord(
+        id="ma.lead",
+        name="马主管",
+        roles=["manager", "supervisor"],
+        qualifications=[{"kind": "certificate", "level": "社会工作师", "number": "SW-2017-0007"}],
     )
-    with pytest.raises(RefusedError):
+    archive.import_people([qualified], actor="test", now=NOW)
+    with pytest.raises(RefusedError, match="ma.lead 不能同时是本项目的项目主管和督导（四眼原则）"):
         launch(manager_id="ma.lead", supervisor_id="ma.lead")
 
 

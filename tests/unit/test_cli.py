@@ -64,13 +64,14 @@ def test_launch_without_a_worker_is_a_usage_error() -> None:
     assert _exit_code(argv) == 2
 
 
-def test_templates_list_shows_the_shipped_template(capsys: pytest.CaptureFixture[str]) -> None:
+def test_templates_list_shows_every_shipped_template(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["templates", "list", "--json"]) == 0
 
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["id"], r["stages"]) for r in rows] == [
-        ("elderly-care", ["assessment", "planning", "execution", "evaluation"])
-    ]
+    shipped = Path(__file__).resolve().parents[2] / "config" / "templates"
+    assert sorted(r["id"] for r in rows) == sorted(p.stem for p in shipped.glob("*.yaml"))
+    elderly = next(r for r in rows if r["id"] == "elderly-care")
+    assert elderly["stages"] == ["assessment", "planning", "execution", "evaluation"]
 
 
 def test_templates_list_for_people_reads_as_a_line_per_template(
