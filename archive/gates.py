@@ -18,6 +18,7 @@ from config.clock import SHANGHAI
 from config.errors import AlreadyDecidedError, FormError, RefusedError
 
 from .db import unit_of_work
+from .deadlines import schedule_gate
 from .journal import append_event, project_stream
 from .messages import message_context
 from .models import FormSubmission, GateDecision, Person, Project, Stage, WorkItem
@@ -213,9 +214,10 @@ def record_decision(
                 },
             )
             if final:
-                stage.status = StageStatus.DECIDED
+                stage.status, stage.gate_next_escalation_at = StageStatus.DECIDED, None
             else:
                 stage.gate_step, stage.gate_assignee = stage.gate_step + 1, None
+                schedule_gate(project, stage, now)
                 notify_approvers(session, project, stage, now)
             return Decided(
                 decision_id=decision.id,

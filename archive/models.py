@@ -30,6 +30,7 @@ __all__ = [
     "WorkItem",
     "FormSubmission",
     "GateDecision",
+    "Escalation",
     "OutboxMessage",
     "Event",
     "EventHead",
@@ -106,7 +107,10 @@ class ProjectMember(Base):
 
 class Stage(Base):
     __tablename__ = "stages"
-    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "key"),
+        Index("ix_stages_gate_escalation", "status", "gate_next_escalation_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
     key: Mapped[str] = mapped_column(String(64))
@@ -117,6 +121,10 @@ class Stage(Base):
     gate_attempt: Mapped[int] = mapped_column(default=1)
     gate_step: Mapped[int] = mapped_column(default=1, server_default="1")
     gate_assignee: Mapped[str | None] = mapped_column(String(64), doc="claimed or delegated to")
+    gate_due_at: Mapped[datetime | None]
+    gate_next_escalation_at: Mapped[datetime | None]
+    gate_escalation_step: Mapped[int] = mapped_column(default=0, server_default="0")
+    at_risk: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     opened_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -127,6 +135,7 @@ class WorkItem(Base):
     __table_args__ = (
         UniqueConstraint("stage_id", "form_id", "round", "activity"),
         Index("ix_work_items_open_due", "status", "due_at"),
+        Index("ix_work_items_escalation", "status", "next_escalation_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -142,6 +151,8 @@ class WorkItem(Base):
     due_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
     submission_id: Mapped[int | None]
+    next_escalation_at: Mapped[datetime | None]
+    escalation_step: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class FormSubmission(Base):
@@ -171,6 +182,23 @@ class GateDecision(Base):
     redo_forms: Mapped[list[Any] | None]
     decided_at: Mapped[datetime]
     applied_at: Mapped[datetime | None]
+
+
+class Escalation(Base):
+    """One escalation step handled for one work item or gate: unique, so it is sent once."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "round", "gate_step", "step"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    subject: Mapped[str] = mapped_column(String(8), doc="item or gate")
+    subject_id: Mapped[int]
+    round: Mapped[int]
+    gate_step: Mapped[int]
+    step: Mapped[str] = mapped_column(String(40))
+    fired_at: Mapped[datetime]
+    recipients: Mapped[list[Any]]
+    skipped: Mapped[bool] = mapped_column(Boolean)
 
 
 class OutboxMessage(Base):

@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from config.calendar import next_working_morning
+from config.settings import get_settings
+
 from .db import unit_of_work
 from .journal import append_event, project_stream
 from .models import OutboxMessage, Person, Project
@@ -30,6 +33,10 @@ def enqueue(
 ) -> int:
     """One row per channel of `recipient`; a key already queued is skipped. Returns rows added."""
     added = 0
+    settings = get_settings()
+    send_at = now
+    if settings.hold_outside_working_hours and not urgent:
+        send_at = next_working_morning(now, settings.workday_start_hour, settings.workday_end_hour)
     for channel in recipient.notify:
         url = str(channel)
         row_key = f"{key}:{recipient.id}:{hashlib.sha256(url.encode()).hexdigest()[:12]}"
@@ -47,7 +54,7 @@ def enqueue(
                 urgent=urgent,
                 status="pending",
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=send_at,
                 created_at=now,
             )
         )

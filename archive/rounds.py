@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,12 +18,14 @@ from config.calendar import due_at
 from config.clock import SHANGHAI
 from config.settings import get_settings
 
+from .deadlines import schedule_item
 from .journal import append_event, project_stream
 from .messages import message_context
 from .models import FormSubmission, Person, Project, ProjectMember, Stage, WorkItem
 from .outbox import enqueue
+from .snapshot import stage_spec
 
-__all__ = ["open_round", "lead_worker", "stage_spec"]
+__all__ = ["open_round", "lead_worker", "stage_spec"]  # stage_spec re-exported for callers
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,6 @@ class PlannedItem:
     title: str
     assignee: str
     due: datetime
-
-
-def stage_spec(project: Project, stage_key: str) -> dict[str, Any]:
-    spec: dict[str, Any] = next(s for s in project.template_snapshot["stages"] if s["key"] == stage_key)
-    return spec
 
 
 def _workers(session: Session, project_id: str) -> list[str]:
@@ -118,21 +114,21 @@ def open_round(
     for item in planned:
         if (item.form_id, item.activity) in existing:
             continue
-        session.add(
-            WorkItem(
-                project_id=project.id,
-                stage_id=stage.id,
-                form_id=item.form_id,
-                round=stage.round,
-                activity=item.activity,
-                title=item.title,
-                required=True,
-                assignee_id=item.assignee,
-                status="open",
-                opened_at=now,
-                due_at=item.due,
-            )
+        work_item = WorkItem(
+            project_id=project.id,
+            stage_id=stage.id,
+            form_id=item.form_id,
+            round=stage.round,
+            activity=item.activity,
+            title=item.title,
+            required=True,
+            assignee_id=item.assignee,
+            status="open",
+            opened_at=now,
+            due_at=item.due,
         )
+        schedule_item(project, stage, work_item)
+        session.add(work_item)
     append_event(
         session,
         project_stream(project.id),

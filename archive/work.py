@@ -15,6 +15,7 @@ from forms_spec import FormSpec, validate_submission
 
 from .chain import canonical_json
 from .db import unit_of_work
+from .deadlines import schedule_gate
 from .gates import notify_approvers
 from .journal import append_event, project_stream
 from .models import FormSubmission, Person, Project, ProjectMember, Stage, WorkItem
@@ -185,6 +186,7 @@ def submit_form(
                 payload={"stage": stage.key, "round": stage.round},
                 flow_run_id=project.flow_run_id,
             )
+            schedule_gate(project, stage, now)
             notify_approvers(session, project, stage, now)
         return Submitted(
             submission_id=submission.id,

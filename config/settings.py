@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     workday_end_hour: int = 18
     public_url: str | None = Field(default=None, description="base of links in messages")
     max_send_attempts: int = 6
+    workday_start_hour: int = 9
+    hold_outside_working_hours: bool = Field(
+        default=True, description="non-urgent messages made outside working hours wait for the next working morning"
+    )
+    digest: bool = Field(default=True, description="one deadline message per person per sweep")
+    sweep_interval_minutes: int = 15
 
     @property
     def archive_url(self) -> str:

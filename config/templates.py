@@ -32,6 +32,7 @@ class GateRule(_Frozen):
 
     steps: tuple[Approver, ...] = Field(default=("supervisor",), min_length=1, max_length=3)
     manager_may_decide: bool = False
+    within_days: int = Field(default=3, ge=1, le=60, description="working days a decider has, per step")
 
     @field_validator("steps")
     @classmethod
@@ -59,6 +60,7 @@ class StageSpec(_Frozen):
     optional_forms: tuple[str, ...] = Field(default=(), description="forms that may be submitted, not required")
     activities: ActivitySource | None = None
     gate: GateRule = GateRule()
+    escalation_policy: str | None = Field(default=None, description="overrides the template's policy")
 
 
 class ServiceItem(_Frozen):
@@ -107,6 +109,20 @@ class Template(_Frozen):
                     f"stages.{index}.activities.form: {stage.activities.form} 必须是此前某个阶段的必填表单"
                 )
             seen.update(stage.forms)
+        return self
+
+    @model_validator(mode="after")
+    def _policies_exist(self) -> Template:
+        from .escalation import list_policies
+
+        known = {p.id for p in list_policies()}
+        if self.escalation_policy not in known:
+            raise ValueError(
+                f"escalation_policy: 没有升级策略 {self.escalation_policy}（可选：{', '.join(sorted(known))}）"
+            )
+        for index, stage in enumerate(self.stages):
+            if stage.escalation_policy is not None and stage.escalation_policy not in known:
+                raise ValueError(f"stages.{index}.escalation_policy: 没有升级策略 {stage.escalation_policy}")
         return self
 
     def stage(self, key: str) -> StageSpec:

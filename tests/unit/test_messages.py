@@ -34,6 +34,16 @@ def _status_context(**changes: Any) -> dict[str, Any]:
         "note": "",
         "recipient_id": "li.supervisor",
         "recipient_name": "李督导",
+        "items": [
+            {
+                "project_id": "P-1A2B3C",
+                "project_name": "幸福社区独居老人关爱",
+                "stage": "需求评估",
+                "task": "需求评估表",
+                "due": "2026-03-16 18:00",
+                "step": "今日截止",
+            }
+        ],
         **changes,
     }
 
@@ -42,7 +52,7 @@ def _status_context(**changes: Any) -> dict[str, Any]:
 def test_every_message_template_renders_a_title_and_a_body(path: Path) -> None:
     message = render_message(path.stem, _status_context())
 
-    assert message.title.startswith("【swflow】P-1A2B3C ")
+    assert message.title.startswith("【swflow】")
     assert "\n" not in message.title
     assert message.body.startswith("您好，李督导：")
     assert "幸福社区独居老人关爱" in message.body
@@ -117,7 +127,8 @@ def test_messages_never_carry_sensitive_form_data(
 
     report = dispatch_once(sender, clock=fixed_clock(NOW))
 
-    assert {m.template for m in queued} == {p.stem for p in TEMPLATES.glob("*.j2")}
+    # deadline digests come from sweeps: tests/unit/test_deadlines.py checks them for leaks
+    assert {m.template for m in queued} == {p.stem for p in TEMPLATES.glob("*.j2")} - {"deadline_digest"}
     assert (report.sent, report.retrying, report.failed) == (len(queued), 0, 0)
     assert len(sender.sent) == len(queued) == 11  # 5 rounds opened, 5 approvals asked, 1 closing
     outgoing = json.dumps([m.context for m in queued], ensure_ascii=False) + "".join(

@@ -1,0 +1,44 @@
+"""When each escalation step fires, and which step is due now. Pure: no database here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from config.calendar import BusinessCalendar, shift_working_days
+from config.clock import SHANGHAI
+from config.escalation import EscalationStep
+
+__all__ = ["fire_time", "next_fire", "StepDue", "step_due"]
+
+
+def fire_time(due: datetime, step: EscalationStep, calendar: BusinessCalendar | None = None) -> datetime:
+    """The due moment moved by the step's offset in working days (same time of day)."""
+    local = due.astimezone(SHANGHAI)
+    return local.replace(
+        year=(day := shift_working_days(local.date(), step.offset_days, calendar)).year, month=day.month, day=day.day
+    )
+
+
+def next_fire(
+    due: datetime, steps: Sequence[EscalationStep], from_index: int, calendar: BusinessCalendar | None = None
+) -> datetime | None:
+    """When step `from_index` fires, or None after the last step."""
+    return fire_time(due, steps[from_index], calendar) if from_index < len(steps) else None
+
+
+@dataclass(frozen=True)
+class StepDue:
+    index: int  # the step to act on now
+    skipped: tuple[int, ...]  # earlier steps whose time also passed (downtime): recorded, not sent
+
+
+def step_due(
+    due: datetime, steps: Sequence[EscalationStep], done: int, now: datetime, calendar: BusinessCalendar | None = None
+) -> StepDue | None:
+    """The latest step at or before `now` not yet handled; a catch-up sends only that one."""
+    passed = [i for i in range(done, len(steps)) if fire_time(due, steps[i], calendar) <= now]
+    if not passed:
+        return None
+    return StepDue(index=passed[-1], skipped=tuple(passed[:-1]))
