@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--failed", action="store_true")
     p.add_argument("--json", action="store_true")
     _add(notes, "dispatch", "立即发送到期的通知（一次）")
+    p = _add(notes, "resend", "重新发送失败的通知")
+    p.add_argument("ids", nargs="*", type=int, help="通知编号；不写则重发全部失败的通知")
+
+    p = _add(sub, "sweep", "检查一次期限：提醒、升级（deadline_watch 的一次执行）")
+    p.add_argument("--now", help="按这个时间检查（ISO 8601，无时区按北京时间）")
+    p.add_argument("--json", action="store_true")
 
     arch = _add(sub, "archive", "项目档案").add_subparsers(dest="archive_command", required=True, metavar="子命令")
     _add(arch, "verify", "校验哈希链").add_argument("project", nargs="?")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +286,12 @@ def cmd_notifications(args: argparse.Namespace) -> int:
         report = dispatch_once()
         print(f"已发送 {report.sent}，待重试 {report.retrying}，失败 {report.failed}")
         return 0
+    if args.notifications_command == "resend":
+        from archive.outbox import resend
+
+        count = resend(args.ids or None, system_clock())
+        print(f"已重新排队 {count} 条通知")
+        return 0
     rows = arch.list_messages(failed_only=args.failed)
     if args.json:
         _print_json(rows)
@@ -293,6 +300,30 @@ def cmd_notifications(args: argparse.Namespace) -> int:
             f"#{r['id']:<5} {r['project'] or '-':<10} {r['recipient']:<12} {r['template']:<20}"
             f" {r['status']:<8} 尝试 {r['attempts']} {r['last_error'] or ''}"
         )
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import os
+    from dataclasses import asdict
+
+    from archive.deadlines import sweep
+
+    _archive()
+    if args.now:
+        try:
+            os.environ["SWFLOW_NOW"] = datetime.fromisoformat(args.now).isoformat()
+        except ValueError as exc:
+            raise FormError(f"--now：{args.now} 不是 ISO 8601 时间", [("--now", "ISO 8601")]) from exc
+    report = sweep(system_clock())
+    if args.json:
+        _print_json(asdict(report))
+    else:
+        print(
+            f"升级 {report.escalated} 项（补发时跳过 {report.skipped_steps} 个过期步骤），排队通知 {report.messages} 条"
+        )
+        for stage in report.at_risk:
+            print(f"  标记有风险：{stage}")
     return 0
 
 
@@ -341,6 +372,7 @@ COMMANDS = {
     "forms": cmd_forms,
     "launch": cmd_launch,
     "status": cmd_status,
+    "sweep": cmd_sweep,
     "inbox": cmd_inbox,
     "indicators": cmd_indicators,
     "submit": cmd_submit,

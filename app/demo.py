@@ -49,6 +49,8 @@ def _prepare_home() -> Path:
         raise FormError(f"SWFLOW_HOME={home} 已有档案；演示需要一个新的目录", [("SWFLOW_HOME", "必须是新目录")])
     os.environ["SWFLOW_HOME"] = str(home)
     os.environ.setdefault("SWFLOW_PREFECT_PORT", str(free_port()))
+    # the demo runs at any hour: its messages go out at once instead of waiting for a working morning
+    os.environ.setdefault("SWFLOW_HOLD_OUTSIDE_WORKING_HOURS", "false")
     from config.settings import get_settings
 
     get_settings.cache_clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from config.calendar import BusinessCalendar, shift_working_days
 from config.clock import SHANGHAI
@@ -13,12 +13,14 @@ from config.escalation import EscalationStep
 __all__ = ["fire_time", "next_fire", "StepDue", "step_due"]
 
 
+MORNING = time(9)
+
+
 def fire_time(due: datetime, step: EscalationStep, calendar: BusinessCalendar | None = None) -> datetime:
-    """The due moment moved by the step's offset in working days (same time of day)."""
-    local = due.astimezone(SHANGHAI)
-    return local.replace(
-        year=(day := shift_working_days(local.date(), step.offset_days, calendar)).year, month=day.month, day=day.day
-    )
+    """The start of the working day `offset_days` working days from the due date: a reminder
+    arrives the morning before, "due today" the morning of, and escalations on later mornings."""
+    day = shift_working_days(due.astimezone(SHANGHAI).date(), step.offset_days, calendar)
+    return datetime.combine(day, MORNING, SHANGHAI)
 
 
 def next_fire(

@@ -17,7 +17,15 @@ from .db import unit_of_work
 from .journal import append_event, project_stream
 from .models import OutboxMessage, Person, Project
 
-__all__ = ["enqueue", "PendingMessage", "due_messages", "record_delivery", "retry_delay"]
+__all__ = [
+    "enqueue",
+    "PendingMessage",
+    "due_messages",
+    "list_messages",
+    "record_delivery",
+    "resend",
+    "retry_delay",
+]
 
 
 def enqueue(
@@ -167,3 +175,15 @@ def list_messages(failed_only: bool = False, url: str | None = None) -> list[dic
             }
             for m in session.execute(query).scalars()
         ]
+
+
+def resend(ids: list[int] | None, now: datetime, url: str | None = None) -> int:
+    """Put failed messages (all, or the ones named) back in the queue with fresh attempts."""
+    with unit_of_work(url) as session:
+        query = select(OutboxMessage).where(OutboxMessage.status == "failed")
+        if ids:
+            query = query.where(OutboxMessage.id.in_(ids))
+        rows = session.execute(query.with_for_update()).scalars().all()
+        for row in rows:
+            row.status, row.attempts, row.next_attempt_at = "pending", 0, now
+        return len(rows)

@@ -67,11 +67,19 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
     def url(self, to: str) -> str:
-        """Plain SMTP to 127.0.0.1:port: `mailto://` (not mailtos) with mode=insecure, no user, so no TLS, no AUTH."""
+        """`mailto://DOMAIN:PORT?smtp=HOST&mode=insecure&from=FROM&to=TO` speaks plain SMTP to HOST:PORT.
+
+        `mailto://` (not `mailtos://`) defaults to mode=insecure (no STARTTLS; stated here anyway); with no
+        user:password in the URL apprise does no AUTH. Without `smtp=` the host part is the SMTP server.
+        """
         return f"mailto://example.org:{self.port}?smtp=127.0.0.1&mode=insecure&from={SENDER}&to={to}"
 
     def messages(self) -> list[EmailMessage]:
-        return [email.message_from_bytes(e.original_content or b"", policy=policy.default) for e in self.envelopes]  # type: ignore[misc]
+        """The envelopes' contents parsed with the modern policy (decoded headers, `get_body`)."""
+        parsed = [
+            email.message_from_bytes(bytes(e.original_content or b""), policy=policy.default) for e in self.envelopes
+        ]
+        return [m for m in parsed if isinstance(m, EmailMessage)]
 
 
 @pytest.fixture
@@ -91,10 +99,20 @@ def closed_port() -> Iterator[int]:
         yield held.getsockname()[1]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@pytest.fixture(scope="module")
+def _running_receiver() -> Iterator[Receiver]:
+    """One receiver per module: stopping one takes half a second (serve_forever polls for shutdown)."""
     with Receiver(fail_paths=set()) as r:
         yield r
+
+
+@pytest.fixture
+def receiver(_running_receiver: Receiver) -> Iterator[Receiver]:
+    """The module's receiver, empty and with every path healthy."""
+    _running_receiver.messages.clear()
+    _running_receiver.fail_paths.clear()
+    yield _running_receiver
+    _running_receiver.fail_paths.clear()
 
 
 # --- e-mail -------------------------------------------------------------------------------------------------------
@@ -221,8 +239,8 @@ def capture(monkeypatch: pytest.MonkeyPatch, plugin: types.ModuleType, answer: A
 
     fake = types.SimpleNamespace(post=post, codes=requests.codes, RequestException=requests.RequestException)
     monkeypatch.setattr(plugin, "requests", fake)
-    # lark's send() calls throttle() twice, so every message waits 5.5 s there; not what these tests are about
-    monkeypatch.setattr(lark.NotifyLark, "request_rate_per_sec", 0)
+    if plugin is lark:  # its send() calls throttle() twice, so every message waits 5.5 s: not what is tested here
+        monkeypatch.setattr(lark.NotifyLark, "request_rate_per_sec", 0)
     return sent
 
 
@@ -326,8 +344,12 @@ def test_dingtalk_signature_reaches_dingtalk_encoded_once(monkeypatch: pytest.Mo
 @pytest.mark.parametrize(
     ("url", "plugin", "refusal"),
     [
-        pytest.param("wecombot://a1b2c3-KEY", wecombot, {"errcode": 93000, "errmsg": "invalid webhook url"}, id="wecom"),
-        pytest.param("dingtalk://0f1e2d3c4b5a/", dingtalk, {"errcode": 310000, "errmsg": "sign not match"}, id="dingtalk"),
+        pytest.param(
+            "wecombot://a1b2c3-KEY", wecombot, {"errcode": 93000, "errmsg": "invalid webhook url"}, id="wecom"
+        ),
+        pytest.param(
+            "dingtalk://0f1e2d3c4b5a/", dingtalk, {"errcode": 310000, "errmsg": "sign not match"}, id="dingtalk"
+        ),
         pytest.param("feishu://2d1f0e3a-7b6c", feishu, {"code": 19021, "msg": "sign match fail"}, id="feishu"),
     ],
 )

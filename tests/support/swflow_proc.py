@@ -51,6 +51,8 @@ class Home:
             "SWFLOW_PREFECT_PORT": str(self.port),
             "SWFLOW_RUNNER_POLL_SECONDS": "1",
             "SWFLOW_DISPATCH_INTERVAL_SECONDS": "0.5",
+            # tests run at any hour: deliver at once (holding is tested in tests/unit/test_deadlines.py)
+            "SWFLOW_HOLD_OUTSIDE_WORKING_HOURS": "false",
         }
 
     @property
