@@ -21,7 +21,7 @@ class AppriseSender:
         if not client.add(url):
             return False, "通知地址无效（apprise 无法识别）"
         try:
-            ok = client.notify(title=title, body=body)
+            ok = client.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
         except OSError as exc:
             return False, f"发送出错：{exc}"
         return (True, None) if ok else (False, "通道未接受消息（可能暂时不可用）")

@@ -141,11 +141,6 @@ def test_email_arrives_with_chinese_subject_and_body(mailbox: Mailbox, url_form:
     assert _flat(text.get_content()) == _flat(BODY)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AppriseSender calls notify() without body_format=TEXT: apprise takes the text as HTML for e-mail, "
-    "so the text/plain part is one line and the HTML part is the raw text (line breaks lost, '<' and '&' unescaped)",
-)
 def test_email_keeps_the_lines_of_the_message(mailbox: Mailbox) -> None:
     AppriseSender().send(mailbox.url(WANG), TITLE, BODY)
 
