@@ -73,9 +73,7 @@ def fresh_home(tmp_path: Path, receiver: Receiver, prefect_db: Path) -> Iterator
 
 
 @pytest.fixture(scope="session")
-def served(
-    tmp_path_factory: pytest.TempPathFactory, receiver: Receiver, prefect_db: Path
-) -> Iterator[Home]:
+def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver, prefect_db: Path) -> Iterator[Home]:
     """One running `swflow serve` shared by the tests of a session."""
     home = new_home(tmp_path_factory.mktemp("served"), receiver, prefect_db)
     home.start_serve()

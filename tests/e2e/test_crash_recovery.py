@@ -24,9 +24,7 @@ def api_down(api: str) -> bool:
     return False
 
 
-def test_project_continues_after_serve_is_killed_at_a_gate(
-    fresh_home: Home, tmp_path: Path
-) -> None:
+def test_project_continues_after_serve_is_killed_at_a_gate(fresh_home: Home, tmp_path: Path) -> None:
     home = fresh_home
     home.start_serve()
     project = launch(home, "断电恢复")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.receiver import Receiver
@@ -35,22 +37,16 @@ def launch(home: Home, name: str = "邻里守望") -> str:
 
 def open_forms(home: Home, project: str, stage: str) -> list[str]:
     s = home.stage(project, stage)
-    return [
-        i["form"] for i in s["work_items"] if i["round"] == s["round"] and i["status"] == "open"
-    ]
+    return [i["form"] for i in s["work_items"] if i["round"] == s["round"] and i["status"] == "open"]
 
 
-def test_service_project_runs_all_four_stages_through_the_cli(
-    served: Home, receiver: Receiver, tmp_path: Path
-) -> None:
+def test_service_project_runs_all_four_stages_through_the_cli(served: Home, receiver: Receiver, tmp_path: Path) -> None:
     project = launch(served)
     stages = [s["key"] for s in served.json("status", project)["stages"]]
     assert stages == ["assessment", "planning", "execution", "evaluation"]
     for key in stages:
         for form in wait_for(f"{key} to open", lambda k=key: open_forms(served, project, k)):
-            served.cli(
-                "submit", project, form, "--by", WORKER, "--data", str(form_data(tmp_path, form))
-            )
+            served.cli("submit", project, form, "--by", WORKER, "--data", str(form_data(tmp_path, form)))
         if key == "assessment":
             served.cli("return", project, key, "--by", SUPERVISOR, "--comment", "请补充社区资源")
             wait_for("round 2", lambda: served.stage(project, "assessment")["round"] == 2)
@@ -58,9 +54,7 @@ def test_service_project_runs_all_four_stages_through_the_cli(
             served.cli("submit", project, "needs-assessment", "--by", WORKER, "--data", str(data))
         served.cli("approve", project, key, "--by", SUPERVISOR, "--comment", "同意")
 
-    status = wait_for(
-        "completion", lambda: (s := served.json("status", project))["status"] == "completed" and s
-    )
+    status = wait_for("completion", lambda: (s := served.json("status", project))["status"] == "completed" and s)
     assert [s["status"] for s in status["stages"]] == ["approved"] * 4
     assert [d["outcome"] for d in status["stages"][0]["decisions"]] == ["return", "approve"]
     assert status["stages"][0]["round"] == 2
@@ -102,9 +96,7 @@ def test_wrong_person_cannot_decide_and_is_told_why(served: Home, tmp_path: Path
     assert by_worker.returncode == 3 and "审核人" in by_worker.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("target_count: 0\n", encoding="utf-8")
-    refused = served.cli(
-        "submit", project, "needs-assessment", "--by", WORKER, "--data", str(bad), check=False
-    )
+    refused = served.cli("submit", project, "needs-assessment", "--by", WORKER, "--data", str(bad), check=False)
     assert refused.returncode == 2 and "target_count" in refused.stderr and "必填" in refused.stderr
 
 
@@ -128,3 +120,25 @@ def test_commands_say_how_to_start_the_server_when_it_is_not_running(fresh_home:
     assert result.returncode == 1
     assert "swflow serve" in result.stderr
     assert home.json("status") == []  # nothing half-written
+
+
+def test_sweep_reminds_the_worker_and_the_watch_is_scheduled_in_serve(
+    served: Home, receiver: Receiver, tmp_path: Path
+) -> None:
+    project = launch(served, "期限提醒")
+    stage = wait_for(
+        "assessment open", lambda: served.stage(project, "assessment")["due_at"] and served.stage(project, "assessment")
+    )
+    before = len(receiver.for_path(f"/{WORKER}"))
+    later = stage["due_at"][:10] + "T10:00:00+08:00"  # the morning of the due date
+    report = json.loads(served.cli("sweep", "--now", later, "--json").stdout)
+    assert report["escalated"] == 1 and report["messages"] >= 2  # the worker and the manager
+    again = json.loads(served.cli("sweep", "--now", later, "--json").stdout)
+    assert again["escalated"] == 0
+    served.cli("notifications", "dispatch", SWFLOW_NOW=later)  # the messages belong to that morning
+    reminders = wait_for(
+        "the reminder to arrive", lambda: [b for b in receiver.for_path(f"/{WORKER}")[before:] if "期限提醒" in str(b)]
+    )
+    assert project in str(reminders[0])
+    watch = httpx.get(f"{served.api}/deployments/name/deadline-watch/swflow", timeout=5).json()
+    assert watch["schedules"] and watch["schedules"][0]["schedule"]["interval"] > 0

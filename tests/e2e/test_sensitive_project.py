@@ -25,17 +25,36 @@ def submit_all(home: Home, project: str, stage: str, tmp_path: Path) -> list[dic
     items = wait_for(f"{stage} to open", lambda: open_items(home, project, stage))
     for item in items:
         extra = ["--activity", item["activity"]] if item["activity"] else []
-        home.cli("submit", project, item["form"], "--by", item["assignee"],
-                 "--data", str(form_data(tmp_path, item["form"])), *extra)
+        home.cli(
+            "submit",
+            project,
+            item["form"],
+            "--by",
+            item["assignee"],
+            "--data",
+            str(form_data(tmp_path, item["form"])),
+            *extra,
+        )
     return items
 
 
 def test_corrections_project_needs_both_approvals_and_turns_the_schedule_into_work(
     served: Home, tmp_path: Path
 ) -> None:
-    project = served.cli("launch", "community-corrections", "--name", "社区矫正对象社会适应", "--community",
-                         "幸福社区", "--manager", MANAGER, "--supervisor", SUPERVISOR,
-                         "--worker", WORKER).stdout.strip()
+    project = served.cli(
+        "launch",
+        "community-corrections",
+        "--name",
+        "社区矫正对象社会适应",
+        "--community",
+        "幸福社区",
+        "--manager",
+        MANAGER,
+        "--supervisor",
+        SUPERVISOR,
+        "--worker",
+        WORKER,
+    ).stdout.strip()
     submit_all(served, project, "assessment", tmp_path)
     served.cli("approve", project, "assessment", "--by", SUPERVISOR)
 

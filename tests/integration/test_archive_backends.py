@@ -45,9 +45,7 @@ def _pg_database() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def archive_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("SWFLOW_HOME", str(tmp_path))
     monkeypatch.setenv("SWFLOW_PREFECT_PORT", "9")  # nothing listens: resumes are deferred
     if request.param == "sqlite":
@@ -66,11 +64,7 @@ def archive_url(
 
 
 def _people() -> list[archive.PersonRecord]:
-    text = (
-        (SAMPLES / "people.yaml")
-        .read_text(encoding="utf-8")
-        .replace("{receiver}", "json://127.0.0.1:9")
-    )
+    text = (SAMPLES / "people.yaml").read_text(encoding="utf-8").replace("{receiver}", "json://127.0.0.1:9")
     return archive.PeopleFile.model_validate(yaml.safe_load(text)).people
 
 
@@ -84,8 +78,9 @@ def _project_awaiting_decision() -> str:
             manager_id="zhou.pm",
             supervisor_id="li.supervisor",
             worker_ids=["wang.worker"],
-        )
-    , NOW.date())
+        ),
+        NOW.date(),
+    )
     archive.record_launch(plan, "00000000-0000-0000-0000-000000000000", NOW)
     archive.open_stage(plan.project_id, "assessment", NOW)
     data = yaml.safe_load((SAMPLES / "forms.yaml").read_text(encoding="utf-8"))["needs-assessment"]
@@ -157,8 +152,7 @@ def test_two_simultaneous_cli_decisions_exit_0_and_3(archive_url: str) -> None:
         "li.supervisor",
     ]
     procs = [
-        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
+        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
     ]
     results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in procs]
     codes = sorted(code for code, _ in results)

@@ -36,9 +36,7 @@ def resume_from_outside(home: Home, run_id: str, decision_id: int) -> None:
     )
 
 
-def test_foreign_resume_is_refused_and_the_gate_suspends_again(
-    served: Home, tmp_path: Path
-) -> None:
+def test_foreign_resume_is_refused_and_the_gate_suspends_again(served: Home, tmp_path: Path) -> None:
     project = launch(served, "外部输入")
     wait_for("assessment open", lambda: open_forms(served, project, "assessment"))
     served.cli(

@@ -16,8 +16,16 @@ from config.templates import list_templates, load_template
 from forms_spec import check_template_forms, get_form, list_forms, mask_sensitive, validate_submission
 
 AREAS = {
-    "5.1": {"social-assistance", "elderly-care", "children-youth", "rural-women", "disability",
-            "domestic-violence", "health-rehabilitation", "emergency-bereavement"},
+    "5.1": {
+        "social-assistance",
+        "elderly-care",
+        "children-youth",
+        "rural-women",
+        "disability",
+        "domestic-violence",
+        "health-rehabilitation",
+        "emergency-bereavement",
+    },
     "5.2": {"community-participation"},
     "5.3": {"community-integration"},
     "5.4": {"community-development"},
@@ -54,8 +62,9 @@ def test_sensitive_area_needs_the_director_on_plan_and_closure(template: Any) ->
 def test_a_template_naming_a_missing_optional_form_is_refused_with_its_path(tmp_path: Path) -> None:
     source = Path("config/templates/other-services.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "broken.yaml"
-    broken.write_text(source.replace("optional_forms: [incident-report]", "optional_forms: [no-such-form]"),
-                      encoding="utf-8")
+    broken.write_text(
+        source.replace("optional_forms: [incident-report]", "optional_forms: [no-such-form]"), encoding="utf-8"
+    )
     template = load_template(broken)
     with pytest.raises(DefinitionError, match=r"broken.yaml: stages\.2\.optional_forms: 没有表单 no-such-form"):
         check_template_forms(template, str(broken))
@@ -64,8 +73,9 @@ def test_a_template_naming_a_missing_optional_form_is_refused_with_its_path(tmp_
 def test_a_form_in_two_stages_is_refused(tmp_path: Path) -> None:
     source = Path("config/templates/other-services.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "twice.yaml"
-    broken.write_text(source.replace("optional_forms: [data-collection-log]", "optional_forms: [scorecard]"),
-                      encoding="utf-8")
+    broken.write_text(
+        source.replace("optional_forms: [data-collection-log]", "optional_forms: [scorecard]"), encoding="utf-8"
+    )
     with pytest.raises(DefinitionError, match="只能属于一个阶段"):
         check_template_forms(load_template(broken), str(broken))
 
