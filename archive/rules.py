@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from config.templates import APPROVER_TITLES
+
 __all__ = [
     "StageStatus",
     "ProjectStatus",
@@ -69,7 +71,7 @@ class GateContext:
         return self.step_kind != "supervisor"
 
     def step_label(self) -> str:
-        return f"第 {self.step}/{len(self.steps)} 步（{self.step_kind}）"
+        return f"第 {self.step}/{len(self.steps)} 步（{APPROVER_TITLES.get(self.step_kind, self.step_kind)}）"
 
 
 def _state_problem(gate: GateContext) -> str | None:

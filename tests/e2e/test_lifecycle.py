@@ -132,13 +132,16 @@ def test_sweep_reminds_the_worker_and_the_watch_is_scheduled_in_serve(
     before = len(receiver.for_path(f"/{WORKER}"))
     later = stage["due_at"][:10] + "T10:00:00+08:00"  # the morning of the due date
     report = json.loads(served.cli("sweep", "--now", later, "--json").stdout)
-    assert report["escalated"] == 1 and report["messages"] >= 2  # the worker and the manager
+    # this project's assessment (other tests' projects in the shared home may be due as well)
+    assert report["escalated"] >= 1 and report["messages"] >= 2  # the worker and the manager
     again = json.loads(served.cli("sweep", "--now", later, "--json").stdout)
     assert again["escalated"] == 0
     served.cli("notifications", "dispatch", SWFLOW_NOW=later)  # the messages belong to that morning
     reminders = wait_for(
         "the reminder to arrive", lambda: [b for b in receiver.for_path(f"/{WORKER}")[before:] if "期限提醒" in str(b)]
     )
-    assert project in str(reminders[0])
+    assert any(project in str(r) for r in reminders)
+    events = [e for e in served.events(project) if e["kind"] == "deadline.escalated"]
+    assert [e["payload"]["step"] for e in events] == ["due"]  # caught up once: not reminder, then due
     watch = httpx.get(f"{served.api}/deployments/name/deadline-watch/swflow", timeout=5).json()
     assert watch["schedules"] and watch["schedules"][0]["schedule"]["interval"] > 0

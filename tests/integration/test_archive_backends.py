@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 import archive
+from app.samples import form_samples
 from config.errors import AlreadyDecidedError
 from config.settings import get_settings
 from tests.conftest import SAMPLES
@@ -83,7 +84,7 @@ def _project_awaiting_decision() -> str:
     )
     archive.record_launch(plan, "00000000-0000-0000-0000-000000000000", NOW)
     archive.open_stage(plan.project_id, "assessment", NOW)
-    data = yaml.safe_load((SAMPLES / "forms.yaml").read_text(encoding="utf-8"))["needs-assessment"]
+    data = form_samples()["needs-assessment"]
     archive.submit_form(plan.project_id, "needs-assessment", "wang.worker", data, NOW)
     return plan.project_id
 
