@@ -4,9 +4,11 @@ a restart, or a decision recorded while the run was still on its way to the gate
 from __future__ import annotations
 
 from archive import undelivered_decisions
-from flows.control import resume_gate
+from archive.history import copy_run_history, runs_to_finish
+from config.clock import system_clock
+from flows.control import resume_gate, run_states
 
-__all__ = ["resume_decided_gates"]
+__all__ = ["resume_decided_gates", "archive_finished_runs"]
 
 
 def resume_decided_gates() -> int:
@@ -15,3 +17,14 @@ def resume_decided_gates() -> int:
         if resume_gate(flow_run_id, decision_id):
             resumed += 1
     return resumed
+
+
+def archive_finished_runs() -> int:
+    """Copy the final states of ended runs, which the flow itself cannot see (it is still running
+    when it records its last stage)."""
+    copied = 0
+    for project_id, flow_run_id in runs_to_finish():
+        states = run_states(flow_run_id)
+        if any(s["type"] in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED") for s in states):
+            copied += copy_run_history(project_id, states, system_clock())
+    return copied

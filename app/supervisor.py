@@ -115,10 +115,11 @@ class Supervisor:
         """One round of the background duties; a failing duty is reported, never fatal."""
         from notifications import dispatch_once
 
-        from .reconcile import resume_decided_gates
+        from .reconcile import archive_finished_runs, resume_decided_gates
 
         dispatch_once()
         resume_decided_gates()
+        archive_finished_runs()
         if self.runner is not None and self.runner.poll() is not None and not self.stopping:
             print("runner 退出，正在重启", file=sys.stderr)
             self.runner = self._spawn("runner", [sys.executable, "-m", "flows.runner"])

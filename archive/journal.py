@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .chain import GENESIS, ChainBreak, event_hash, find_break
-from .models import Event, EventHead
+from .models import Event, EventHead, Project
 
 __all__ = ["append_event", "event_body", "verify_stream", "project_stream", "PEOPLE_STREAM"]
 
@@ -21,16 +21,21 @@ def project_stream(project_id: str) -> str:
 
 
 def event_body(event: Event) -> dict[str, Any]:
-    """What the hash covers: everything but the hashes and the row id."""
-    return {
+    """What the hash covers: everything but the hashes and the row id. `run_state` (added in
+    schema 0005) is left out when empty, so events written before it keep their hashes."""
+    body = {
         "stream": event.stream,
         "seq": event.seq,
         "kind": event.kind,
         "actor": event.actor,
         "at": event.at,
         "flow_run_id": event.flow_run_id,
+        "run_state": event.run_state,
         "payload": event.payload,
     }
+    if body["run_state"] is None:
+        del body["run_state"]
+    return body
 
 
 def _iso(moment: datetime) -> str:
@@ -46,13 +51,22 @@ def append_event(
     payload: dict[str, Any] | None = None,
     flow_run_id: str | None = None,
 ) -> Event:
-    """Add the next event of `stream` inside the caller's transaction, locking the stream head."""
+    """Add the next event of `stream` inside the caller's transaction, locking the stream head.
+
+    A project's event carries the project's flow-run id and the run's state as last reported."""
     head = session.execute(select(EventHead).where(EventHead.stream == stream).with_for_update()).scalar_one_or_none()
     if head is None:
         head = EventHead(stream=stream, seq=0, hash=GENESIS)
         session.add(head)
+    run_state = None
+    if stream.startswith("project:"):
+        project = session.get(Project, stream.removeprefix("project:"))
+        if project is not None:
+            flow_run_id = flow_run_id or project.flow_run_id
+            run_state = project.run_state
     event = Event(
         stream=stream,
+        run_state=run_state,
         seq=head.seq + 1,
         kind=kind,
         actor=actor,

@@ -34,6 +34,7 @@ __all__ = [
     "OutboxMessage",
     "Event",
     "EventHead",
+    "RunState",
 ]
 
 
@@ -93,6 +94,7 @@ class Project(Base):
     supervisor_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
     status: Mapped[str] = mapped_column(String(20))
     flow_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    run_state: Mapped[str | None] = mapped_column(String(24), doc="the run's state as the flow last reported it")
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 
@@ -232,9 +234,23 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[str] = mapped_column(String(40), doc="ISO 8601 UTC; text so the hash input is exact")
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    run_state: Mapped[str | None] = mapped_column(String(24))
     payload: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class RunState(Base):
+    """A Prefect state of a project's flow run, copied so the archive outlives Prefect's retention."""
+
+    __tablename__ = "run_states"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, doc="Prefect's state id")
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    flow_run_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(40))
+    timestamp: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(Text)
 
 
 class EventHead(Base):

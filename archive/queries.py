@@ -247,6 +247,7 @@ def project_events(project_id: str) -> list[dict[str, Any]]:
                 "actor": e.actor,
                 "at": e.at,
                 "flow_run_id": e.flow_run_id,
+                "run_state": e.run_state,
                 "payload": e.payload,
                 "hash": e.hash,
             }

@@ -69,6 +69,7 @@ def open_stage(project_id: str, stage_key: str, now: datetime) -> int:
     with unit_of_work() as session:
         project = lock_project(session, project_id)
         stage = find_stage(session, project_id, stage_key)
+        project.run_state = "Running"
         if stage.status == StageStatus.PENDING and project.status == ProjectStatus.RUNNING:
             stage.status, stage.round, stage.opened_at = StageStatus.OPEN, 1, now
             open_round(session, project, stage, now, note="")
@@ -132,6 +133,7 @@ def apply_gate_reply(
     with unit_of_work() as session:
         project = lock_project(session, project_id)
         stage = find_stage(session, project_id, stage_key)
+        project.run_state = "Running"
         decision = session.get(GateDecision, decision_id) if decision_id is not None else None
         steps = len(stage_spec(project, stage_key)["gate"]["steps"])  # type: ignore[index]
         if decision is None or decision.stage_id != stage.id:
@@ -176,6 +178,7 @@ def close_project(project_id: str, now: datetime) -> str:
     """Mark a project whose stages are all approved as completed; tell the manager."""
     with unit_of_work() as session:
         project = lock_project(session, project_id)
+        project.run_state = "Completed"
         if project.status == ProjectStatus.RUNNING:
             project.status, project.closed_at = ProjectStatus.COMPLETED, now
             append_event(

@@ -13,7 +13,15 @@ import httpx
 from config.errors import ServerNotRunningError, SwflowError
 from config.settings import get_settings
 
-__all__ = ["DEPLOYMENT", "api_is_up", "start_project_run", "resume_gate", "run_state", "describe_gate"]
+__all__ = [
+    "DEPLOYMENT",
+    "api_is_up",
+    "start_project_run",
+    "resume_gate",
+    "run_state",
+    "run_states",
+    "describe_gate",
+]
 
 DEPLOYMENT = "service-project/swflow"
 
@@ -103,3 +111,15 @@ def describe_gate(flow_run_id: str, pause_key: str, text: str) -> bool:
     except httpx.HTTPError:
         return False
     return response.status_code < 300
+
+
+def run_states(flow_run_id: str) -> list[dict[str, Any]]:
+    """The run's state history as Prefect keeps it (empty when the run is unknown)."""
+    response = _call("GET", "/flow_run_states/", params={"flow_run_id": flow_run_id})
+    if response.status_code == 404:
+        return []
+    response.raise_for_status()
+    return [
+        {"id": s["id"], "type": s["type"], "name": s["name"], "timestamp": s["timestamp"], "message": s.get("message")}
+        for s in response.json()
+    ]

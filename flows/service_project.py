@@ -17,6 +17,7 @@ from tasks import (
     apply_gate_reply,
     close_project,
     gate_summary,
+    keep_stage_record,
     load_plan,
     open_stage,
     read_gate,
@@ -54,6 +55,8 @@ def _pass_gate(ref: StageRef) -> str:
                 decision_id=decision_id,
             )
         )
+        if outcome.kind != "refused":
+            keep_stage_record(ref)  # each transition: approved, returned, rejected
         if outcome.kind in ("approved", "rejected"):
             return outcome.kind
 
@@ -66,4 +69,7 @@ def service_project(project_id: str) -> str:
     for stage_key in plan.remaining_stages:
         if _pass_gate(StageRef(project_id=project_id, stage_key=stage_key)) == "rejected":
             return "terminated"
-    return close_project(project_id)
+    status = close_project(project_id)
+    if plan.remaining_stages:  # the last stage again, now that the run is about to complete
+        keep_stage_record(StageRef(project_id=project_id, stage_key=plan.remaining_stages[-1]))
+    return status

@@ -22,6 +22,7 @@ __all__ = [
     "open_stage",
     "read_gate",
     "gate_summary",
+    "keep_stage_record",
     "apply_gate_reply",
     "close_project",
 ]
@@ -64,7 +65,45 @@ def read_gate(ref: StageRef) -> GateState:
 
 @task(cache_policy=NO_CACHE)
 def gate_summary(ref: StageRef) -> str:
+    """What the suspended gate shows in the Prefect UI; from here the run waits (Suspended)."""
+    from archive.history import note_run_state
+
+    note_run_state(ref.project_id, "Suspended")
     return archive.gate_summary(ref.project_id, ref.stage_key)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def keep_stage_record(ref: StageRef) -> int:
+    """Copy the run's Prefect state history into the archive and publish the stage summary as a
+    markdown artifact keyed `<project>-<stage>`; returns how many states were new."""
+    from prefect import get_client
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.runtime import flow_run
+
+    from archive.history import copy_run_history, stage_summary_markdown
+
+    with get_client(sync_client=True) as client:
+        states = client.read_flow_run_states(flow_run.id)
+    copied = copy_run_history(
+        ref.project_id,
+        [
+            {
+                "id": s.id,
+                "type": s.type.value,
+                "name": s.name,
+                "timestamp": s.timestamp.isoformat(),
+                "message": s.message,
+            }
+            for s in states
+        ],
+        system_clock(),
+    )
+    create_markdown_artifact(
+        key=f"{ref.project_id.lower()}-{ref.stage_key.replace('_', '-')}",
+        markdown=stage_summary_markdown(ref.project_id, ref.stage_key),
+        description=f"{ref.project_id} {ref.stage_key} 阶段摘要",
+    )
+    return copied
 
 
 @task(cache_policy=NO_CACHE)

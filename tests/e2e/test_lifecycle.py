@@ -69,6 +69,18 @@ def test_service_project_runs_all_four_stages_through_the_cli(served: Home, rece
         if event["kind"] in ("form.submitted", "gate.decided", "message.sent", "stage.opened"):
             assert event["flow_run_id"] == run_id, event
     assert served.run_state(run_id) == "Completed"
+    # the run's state travels with each event; Prefect's state history is copied into the archive
+    assert {e["run_state"] for e in events if e["kind"] == "form.submitted"} <= {"Suspended", "Running"}
+    assert "Suspended" in {e["run_state"] for e in events if e["kind"] == "gate.decided"}
+    events = wait_for(
+        "the final state copied",
+        lambda: (ev := served.events(project)) and any("Completed" in e["payload"].get("names", []) for e in ev) and ev,
+    )
+    copies = [e["payload"] for e in events if e["kind"] == "run.history_copied"]
+    assert {"Suspended", "Running", "Completed"} <= {name for c in copies for name in c["names"]}
+    assert sum(c["new_states"] for c in copies) == copies[-1]["total"]  # each state stored once
+    artifact = httpx.get(f"{served.api}/artifacts/{project.lower()}-assessment/latest", timeout=5).json()
+    assert "需求评估" in artifact["data"] and "赵某某" not in artifact["data"]
 
     # the worker heard of each opened stage round (5), the supervisor of each approval request (5)
     assert len(receiver.for_path(f"/{WORKER}")) >= 5
