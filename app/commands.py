@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from config.clock import system_clock
+from config.clock import SHANGHAI, system_clock
 from config.errors import FormError, RefusedError
 from config.settings import get_settings
 
@@ -303,6 +303,33 @@ def cmd_notifications(args: argparse.Namespace) -> int:
     return 0
 
 
+def _archive_files(args: argparse.Namespace) -> int:
+    from archive.export import export_project, import_project
+    from archive.retention import records_due_for_review
+
+    if args.archive_command == "export":
+        paths = export_project(args.project, Path(args.out), args.as_person, system_clock())
+        for kind, path in paths.items():
+            print(f"{kind:<5} {path}")
+        return 0
+    if args.archive_command == "import":
+        data = read_data_file(args.file)
+        print(f"已导入项目 {import_project(data)}，事件链校验通过")
+        return 0
+    now = datetime.fromisoformat(args.now) if args.now else system_clock()
+    rows = records_due_for_review(now if now.tzinfo else now.replace(tzinfo=SHANGHAI))
+    if args.json:
+        _print_json(rows)
+    elif not rows:
+        print("没有超过保管期限的档案")
+    for r in [] if args.json else rows:
+        print(
+            f"{r['project']:<10} {r['category_title']:<8} {r['records']:>5} 条  结项 {r['closed_at'][:10]}"
+            f"  保管至 {r['review_after'][:10]}  {r['name']}"
+        )
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     import os
     from dataclasses import asdict
@@ -329,6 +356,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_archive(args: argparse.Namespace) -> int:
     arch = _archive()
+    if args.archive_command in ("export", "import", "due-for-review"):
+        return _archive_files(args)
     if args.archive_command == "events":
         events = arch.project_events(args.project)
         if args.json:

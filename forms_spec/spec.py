@@ -107,6 +107,9 @@ class FormSpec(BaseModel):
     version: int = Field(ge=1)
     title: str = Field(min_length=1)
     clause: str = Field(pattern=r"^\d+(\.\d+)*$")
+    category: Literal["service_object", "service_process", "quality_monitoring", "referral_followup"] = Field(
+        default="service_process", description="§8.3.4 archive category of its records"
+    )
     fields: tuple[FieldSpec, ...] = Field(min_length=1)
 
     @field_validator("fields")

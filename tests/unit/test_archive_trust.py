@@ -1,0 +1,108 @@
+"""Tamper evidence through `swflow archive verify`, categories and retention (§8.3.4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+import archive
+from app.cli import main
+from archive.retention import records_due_for_review
+from config.settings import get_settings
+from tests.unit._support import NOW
+
+
+def _sql(statement: str, **params: Any) -> None:
+    with archive.db.engine_for(get_settings().archive_url).begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def _verify(project: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["archive", "verify", project])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def _stream(project: str) -> str:
+    return f"project:{project}"
+
+
+def test_a_clean_archive_verifies(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _verify(awaiting_assessment, capsys)
+    assert code == 0 and "哈希链完整" in out
+
+
+def test_an_edited_event_is_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _sql("UPDATE events SET actor = 'someone.else' WHERE stream = :s AND seq = 3", s=_stream(awaiting_assessment))
+    code, out = _verify(awaiting_assessment, capsys)
+    assert code == 3 and "第 3 个事件" in out and "被修改" in out
+
+
+def test_a_deleted_event_is_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _sql("DELETE FROM events WHERE stream = :s AND seq = 3", s=_stream(awaiting_assessment))
+    code, out = _verify(awaiting_assessment, capsys)
+    assert code == 3 and "第 4 个事件" in out
+
+
+def test_an_inserted_event_is_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    stream = _stream(awaiting_assessment)
+    rows = _rows(stream)
+    for seq in sorted((r[0] for r in rows if r[0] >= 3), reverse=True):
+        _sql("UPDATE events SET seq = seq + 1 WHERE stream = :s AND seq = :q", s=stream, q=seq)
+    _sql(
+        "INSERT INTO events (stream, seq, kind, actor, at, flow_run_id, payload, prev_hash, hash) "
+        "SELECT stream, 3, 'gate.decided', 'forger', at, flow_run_id, '{}', hash, hash FROM events "
+        "WHERE stream = :s AND seq = 2",
+        s=stream,
+    )
+    code, out = _verify(awaiting_assessment, capsys)
+    assert code == 3 and "第 3 个事件" in out
+
+
+def test_reordered_events_are_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    stream = _stream(awaiting_assessment)
+    _sql("UPDATE events SET seq = -1 WHERE stream = :s AND seq = 3", s=stream)
+    _sql("UPDATE events SET seq = 3 WHERE stream = :s AND seq = 4", s=stream)
+    _sql("UPDATE events SET seq = 4 WHERE stream = :s AND seq = -1", s=stream)
+    code, out = _verify(awaiting_assessment, capsys)
+    assert code == 3 and "第 3 个事件" in out
+
+
+def test_a_truncated_chain_is_caught_by_its_head(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    stream = _stream(awaiting_assessment)
+    last = max(r[0] for r in _rows(stream))
+    _sql("DELETE FROM events WHERE stream = :s AND seq = :q", s=stream, q=last)
+    code, out = _verify(awaiting_assessment, capsys)
+    assert code == 3 and "链尾" in out
+
+
+def _rows(stream: str) -> list[Any]:
+    with archive.db.engine_for(get_settings().archive_url).connect() as connection:
+        return list(connection.execute(text("SELECT seq FROM events WHERE stream = :s"), {"s": stream}))
+
+
+def test_records_past_retention_are_listed_by_category(project_id: str, pass_stage: Any) -> None:
+    for stage, form in (
+        ("assessment", "needs-assessment"),
+        ("planning", "service-plan"),
+        ("execution", "activity-record"),
+        ("evaluation", "outcome-evaluation"),
+    ):
+        pass_stage(project_id, stage, form)
+    archive.close_project(project_id, NOW)
+    assert records_due_for_review(NOW + timedelta(days=365 * 4)) == []
+    five_years = records_due_for_review(NOW + timedelta(days=365 * 5 + 2))
+    assert {r["category"] for r in five_years} == {"quality_monitoring"}  # kept 5 years by default
+    assert five_years[0]["records"] >= 1  # the outcome evaluation is a quality record
+    ten_years = records_due_for_review(NOW + timedelta(days=365 * 10 + 3))
+    assert {r["category"] for r in ten_years} == {"quality_monitoring", "service_process"}
+
+
+def test_due_for_review_cli_prints_nothing_due_for_a_running_project(
+    project_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["archive", "due-for-review", "--now", "2040-01-01T00:00:00+08:00"]) == 0
+    assert "没有超过保管期限的档案" in capsys.readouterr().out
