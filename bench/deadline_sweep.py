@@ -19,25 +19,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def build(n_items: int, due_share: float = 0.01) -> datetime:
     """One elderly-care project per 100 items; items spread over the year, `due_share` due now."""
+    from sqlalchemy import insert, select, update
+
     import archive
     from archive.models import WorkItem
     from config.clock import SHANGHAI
-    from sqlalchemy import insert, select, update
 
     now = datetime(2026, 6, 15, 10, tzinfo=SHANGHAI)
     people = archive.PeopleFile.model_validate(
-        {"people": [
-            {"id": "m", "name": "主管", "roles": ["manager"], "qualifications": [{"kind": "degree", "level": "MSW"}],
-             "notify": ["json://127.0.0.1:9/m"]},
-            {"id": "s", "name": "督导", "roles": ["supervisor"], "qualifications": [{"kind": "degree", "level": "MSW"}],
-             "notify": ["json://127.0.0.1:9/s"]},
-            {"id": "w", "name": "社工", "roles": ["worker"], "qualifications": [{"kind": "degree", "level": "BSW"}],
-             "notify": ["json://127.0.0.1:9/w"]},
-        ]}
+        {
+            "people": [
+                {
+                    "id": "m",
+                    "name": "主管",
+                    "roles": ["manager"],
+                    "qualifications": [{"kind": "degree", "level": "MSW"}],
+                    "notify": ["json://127.0.0.1:9/m"],
+                },
+                {
+                    "id": "s",
+                    "name": "督导",
+                    "roles": ["supervisor"],
+                    "qualifications": [{"kind": "degree", "level": "MSW"}],
+                    "notify": ["json://127.0.0.1:9/s"],
+                },
+                {
+                    "id": "w",
+                    "name": "社工",
+                    "roles": ["worker"],
+                    "qualifications": [{"kind": "degree", "level": "BSW"}],
+                    "notify": ["json://127.0.0.1:9/w"],
+                },
+            ]
+        }
     ).people
     archive.import_people(people, "bench", now)
-    request = archive.LaunchRequest(template_id="elderly-care", name="基准", community="c", manager_id="m",
-                                    supervisor_id="s", worker_ids=["w"])
+    request = archive.LaunchRequest(
+        template_id="elderly-care", name="基准", community="c", manager_id="m", supervisor_id="s", worker_ids=["w"]
+    )
     projects = max(1, n_items // 100)
     for index in range(projects):
         plan = archive.prepare_launch(request, now.date())
@@ -51,12 +70,24 @@ def build(n_items: int, due_share: float = 0.01) -> datetime:
         for i in range(n_items - projects):
             due = i % due_every == 0
             when = now - timedelta(hours=1) if due else now + timedelta(days=1 + i % 300)
-            rows.append({**base, "form_id": "needs-assessment", "activity": f"b{i}", "title": None, "required": True,
-                         "status": "open", "due_at": now if due else when + timedelta(days=3),
-                         "next_escalation_at": when, "escalation_step": 0})
+            rows.append(
+                {
+                    **base,
+                    "form_id": "needs-assessment",
+                    "activity": f"b{i}",
+                    "title": None,
+                    "required": True,
+                    "status": "open",
+                    "due_at": now if due else when + timedelta(days=3),
+                    "next_escalation_at": when,
+                    "escalation_step": 0,
+                }
+            )
         for start in range(0, len(rows), 5000):
-            session.execute(insert(WorkItem), rows[start:start + 5000])
-        session.execute(update(WorkItem).where(WorkItem.activity == "").values(next_escalation_at=now + timedelta(days=400)))
+            session.execute(insert(WorkItem), rows[start : start + 5000])
+        session.execute(
+            update(WorkItem).where(WorkItem.activity == "").values(next_escalation_at=now + timedelta(days=400))
+        )
     return now
 
 
@@ -83,9 +114,12 @@ def main(sizes: list[int]) -> None:
         from sqlalchemy import text
 
         with archive.db.engine_for(get_settings().archive_url).connect() as connection:
-            plan = connection.execute(text(
-                "EXPLAIN QUERY PLAN SELECT * FROM work_items WHERE status = 'open' AND next_escalation_at <= :now"
-            ), {"now": now.astimezone(UTC).replace(tzinfo=None)}).all()
+            plan = connection.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT * FROM work_items WHERE status = 'open' AND next_escalation_at <= :now"
+                ),
+                {"now": now.astimezone(UTC).replace(tzinfo=None)},
+            ).all()
         print("           plan: " + "; ".join(str(row[-1]) for row in plan))
     print(f"reproduce: .venv/bin/python bench/deadline_sweep.py {' '.join(map(str, sizes))}")
 

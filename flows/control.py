@@ -6,6 +6,7 @@ and resumes a run need not pay for importing Prefect (about a second).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -41,11 +42,17 @@ def api_is_up(timeout: float = 1.0) -> bool:
         return False
 
 
-def _call(method: str, path: str, **kwargs: Any) -> httpx.Response:
-    try:
-        return httpx.request(method, f"{_api()}{path}", timeout=30, **kwargs)
-    except httpx.ConnectError as exc:
-        raise _not_running() from exc
+def _call(method: str, path: str, attempts: int = 5, **kwargs: Any) -> httpx.Response:
+    """One API call; a busy server (503: its SQLite is locked by a burst of writes) is retried."""
+    for attempt in range(attempts):
+        try:
+            response = httpx.request(method, f"{_api()}{path}", timeout=30, **kwargs)
+        except httpx.ConnectError as exc:
+            raise _not_running() from exc
+        if response.status_code != 503 or attempt == attempts - 1:
+            return response
+        time.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def start_project_run(project_id: str) -> str:
@@ -57,7 +64,12 @@ def start_project_run(project_id: str) -> str:
     created = _call(
         "POST",
         f"/deployments/{found.json()['id']}/create_flow_run",
-        json={"parameters": {"project_id": project_id}, "name": f"project-{project_id}"},
+        # the idempotency key makes a retried create return the same run instead of a second one
+        json={
+            "parameters": {"project_id": project_id},
+            "name": f"project-{project_id}",
+            "idempotency_key": f"swflow-project-{project_id}",
+        },
     )
     created.raise_for_status()
     return str(created.json()["id"])

@@ -1,0 +1,97 @@
+"""Shared by the benchmarks: a served SWFLOW_HOME and in-process drivers for projects."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.receiver import Receiver  # noqa: E402
+from tests.conftest import new_home  # noqa: E402
+from tests.support.swflow_proc import Home  # noqa: E402
+
+WORKER, SUPERVISOR, MANAGER = "wang.worker", "li.supervisor", "zhou.pm"
+
+
+def served_home(receiver: Receiver, label: str) -> Home:
+    """A fresh home with sample people and a running `swflow serve`; this process points at it."""
+    home = new_home(Path(tempfile.mkdtemp(prefix=f"swflow-bench-{label}-")), receiver, None)  # type: ignore[arg-type]
+    home.start_serve()
+    os.environ.update(home.env)
+    from config.settings import get_settings
+
+    get_settings.cache_clear()
+    return home
+
+
+def launch(template: str = "elderly-care", name: str = "基准项目") -> str:
+    import archive
+    from config.clock import system_clock
+    from flows.control import start_project_run
+
+    plan = archive.prepare_launch(
+        archive.LaunchRequest(
+            template_id=template,
+            name=name,
+            community="幸福社区",
+            manager_id=MANAGER,
+            supervisor_id=SUPERVISOR,
+            worker_ids=[WORKER],
+        ),
+        system_clock().date(),
+    )
+    archive.record_launch(plan, start_project_run(plan.project_id), system_clock())
+    return plan.project_id
+
+
+def step(project_id: str, samples: dict[str, Any]) -> str:
+    """Advance a project by whatever its current stage waits for; returns the project status."""
+    import archive
+    from config.clock import system_clock
+    from flows.control import resume_gate
+
+    status = archive.project_status(project_id)
+    if status["status"] != "running":
+        return str(status["status"])
+    for stage in status["stages"]:
+        if stage["status"] == "open":
+            for item in stage["work_items"]:
+                if item["round"] == stage["round"] and item["status"] == "open":
+                    archive.submit_form(
+                        project_id,
+                        item["form"],
+                        item["assignee"],
+                        samples[item["form"]],
+                        system_clock(),
+                        item["activity"] or None,
+                    )
+            return "running"
+        if stage["status"] == "awaiting_decision":
+            decided = archive.record_decision(
+                project_id, stage["key"], stage["waiting_on"][0], "approve", "", system_clock()
+            )
+            if decided.final:
+                resume_gate(str(decided.flow_run_id), decided.decision_id)
+            return "running"
+    return "running"
+
+
+def run_to_end(projects: list[str], timeout: float = 3600) -> float:
+    from app.samples import form_samples
+
+    samples = form_samples()
+    start = time.monotonic()
+    pending = set(projects)
+    while pending and time.monotonic() - start < timeout:
+        for project in sorted(pending):
+            if step(project, samples) != "running":
+                pending.discard(project)
+        time.sleep(0.2)
+    if pending:
+        raise SystemExit(f"{len(pending)} projects did not finish in {timeout:.0f} s")
+    return time.monotonic() - start
