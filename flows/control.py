@@ -105,6 +105,8 @@ def resume_gate(flow_run_id: str, decision_id: int) -> bool:
     if result.get("status") == "ABORT":  # not paused: nothing to resume now
         return False
     reason = (result.get("details") or {}).get("reason")
+    if reason and "schema not found" in reason:
+        return False  # suspended a moment ago, its input schema not saved yet: the reconciler retries
     raise SwflowError(f"Prefect 拒绝恢复流程 {flow_run_id}：{reason}")
 
 
