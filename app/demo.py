@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -151,7 +151,7 @@ def _play_stage(project_id: str, stage: dict[str, Any], samples: dict[str, Any],
         while (current := _stage(project_id, stage["key"]))["status"] == "awaiting_decision":
             decider = current["waiting_on"][0]
             give_back = give_back_once and not revised
-            outcome = "return" if give_back else "approve"
+            outcome: Literal["approve", "return"] = "return" if give_back else "approve"
             comment = "请补充社区资源和骨干的情况。" if give_back else "同意"
             decided = archive.record_decision(project_id, stage["key"], decider, outcome, comment, system_clock())
             if decided.final:

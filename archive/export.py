@@ -190,7 +190,7 @@ def _advance_sequences(session: Session) -> None:
     from sqlalchemy import text
 
     for model in (Stage, WorkItem, FormSubmission, GateDecision, Escalation, OutboxMessage, Event):
-        table = model.__table__.name
+        table = model.__tablename__
         session.execute(
             text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))")
         )

@@ -34,7 +34,8 @@ from .rules import (
     why_not_decide,
     why_not_delegate,
 )
-from .stages import find_stage, lock_project, stage_spec
+from .snapshot import stage_spec
+from .stages import find_stage, lock_project
 
 __all__ = [
     "Decided",
@@ -80,12 +81,12 @@ def gate_context(session: Session, project: Project, stage: Stage) -> GateContex
     return GateContext(
         stage_title=stage.title,
         stage_status=stage.status,
-        steps=tuple(gate["steps"]),  # type: ignore[index]
+        steps=tuple(gate["steps"]),
         step=stage.gate_step,
         assignee=stage.gate_assignee,
         supervisor_id=project.supervisor_id,
         manager_id=project.manager_id,
-        manager_may_decide=bool(gate["manager_may_decide"]),  # type: ignore[index]
+        manager_may_decide=bool(gate["manager_may_decide"]),
         submitters=frozenset(submitters),
         earlier_deciders=frozenset(earlier),
         open_forms=tuple(open_forms),
@@ -148,7 +149,7 @@ def _load(session: Session, project_id: str, stage_key: str) -> tuple[Project, S
 def _check_redo(project: Project, stage: Stage, redo: list[str]) -> list[str] | None:
     if not redo:
         return None
-    forms = list(stage_spec(project, stage.key)["forms"])  # type: ignore[call-overload]
+    forms = list(stage_spec(project, stage.key)["forms"])
     unknown = [f for f in redo if f not in forms]
     if unknown:
         raise FormError(

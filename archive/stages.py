@@ -135,7 +135,7 @@ def apply_gate_reply(
         stage = find_stage(session, project_id, stage_key)
         project.run_state = "Running"
         decision = session.get(GateDecision, decision_id) if decision_id is not None else None
-        steps = len(stage_spec(project, stage_key)["gate"]["steps"])  # type: ignore[index]
+        steps = len(stage_spec(project, stage_key)["gate"]["steps"])
         if decision is None or decision.stage_id != stage.id:
             return _refuse(session, project, stage, attempt, decision_id, "没有与此审核点对应的已记录决定", now)
         if decision.outcome == "approve" and decision.step < steps:

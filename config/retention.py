@@ -38,7 +38,7 @@ _QUALITY_EVENTS = ("deadline.", "stage.at_risk", "gate.input_refused", "work_ite
 def event_category(kind: str, form_category: str | None = None) -> Category:
     """The category of an event: a submission takes its form's; oversight events are quality records."""
     if form_category in CATEGORIES:
-        return form_category  # type: ignore[return-value]
+        return form_category
     if kind.startswith(_QUALITY_EVENTS):
         return "quality_monitoring"
     if kind.startswith(("referral.", "follow_up.")):

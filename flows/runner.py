@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 
 def main() -> None:
     from datetime import timedelta
@@ -15,9 +17,12 @@ def main() -> None:
     from .service_project import service_project
 
     every = timedelta(minutes=get_settings().sweep_interval_minutes)
+    from prefect.deployments.runner import RunnerDeployment
+
+    # called outside an event loop, to_deployment returns the deployment itself (not a coroutine)
     serve(
-        service_project.to_deployment(name="swflow"),
-        deadline_watch.to_deployment(name="swflow", interval=every),
+        cast(RunnerDeployment, service_project.to_deployment(name="swflow")),
+        cast(RunnerDeployment, deadline_watch.to_deployment(name="swflow", interval=every)),
         print_starting_message=False,
     )
 

@@ -39,7 +39,7 @@ def _rule(item: Any) -> str:
         "list_type": "必须是列表",
         "model_type": "必须是一行（键: 值）",
     }
-    return rules.get(kind, item["msg"])
+    return str(rules.get(kind, item["msg"]))
 
 
 def _label(form: FormSpec, loc: tuple[Any, ...]) -> str:
