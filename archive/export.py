@@ -32,6 +32,7 @@ from .models import (
     ProjectMember,
     RunState,
     Stage,
+    UtcDateTime,
     WorkItem,
 )
 from .reports import indicator_report, scorecard_report
@@ -109,6 +110,7 @@ def export_project(project_id: str, out: Path, viewer: str | None, now: datetime
     from .dossier import render_dossier, write_tables_xlsx
 
     data = project_data(project_id, viewer)
+    data["exported_at"] = now.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     paths = {"data": out / "data.json", "html": out / "index.html", "xlsx": out / "tables.xlsx"}
     paths["data"].write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
@@ -143,7 +145,7 @@ def _parse(model: type[Any], row: dict[str, Any]) -> Any:
         if column.key not in row:
             continue
         value = row[column.key]
-        if value is not None and column.type.python_type is datetime:
+        if value is not None and isinstance(column.type, UtcDateTime):
             value = datetime.fromisoformat(value)
         values[column.key] = value
     return model(**values)
