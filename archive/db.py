@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -17,7 +18,25 @@ from config.settings import get_settings
 
 __all__ = ["after_fork", "engine_for", "unit_of_work", "read_session", "migrate", "ensure_current", "HEAD"]
 
-HEAD = "0005"  # the newest Alembic revision; a unit test checks it against the scripts
+def _script_head() -> str:
+    """The newest revision among the migration scripts: the one no other script revises.
+
+    Read from the files (no Alembic import) so every command can check the schema cheaply;
+    a unit test checks it against Alembic's own answer."""
+    revisions: dict[str, str | None] = {}
+    for script in (Path(__file__).parent / "migrations" / "versions").glob("[0-9]*.py"):
+        text = script.read_text(encoding="utf-8")
+        found = re.search(r'^revision = "(\w+)"', text, re.M)
+        down = re.search(r'^down_revision = "(\w+)"', text, re.M)
+        if found:
+            revisions[found.group(1)] = down.group(1) if down else None
+    heads = set(revisions) - {d for d in revisions.values() if d}
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must have one head, found {sorted(heads)}")
+    return heads.pop()
+
+
+HEAD = _script_head()
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
