@@ -302,9 +302,10 @@ def _cell(spec: dict[str, Any], value: Any, names: dict[str, str]) -> Any:
 def _append(sheet: Worksheet, values: list[Any]) -> None:
     """A row of values; text that starts with '=' stays text, never a formula."""
     sheet.append(values)
-    for cell in sheet[sheet.max_row]:
-        if cell.data_type == "f":
-            cell.data_type = "s"
+    row = sheet._current_row  # openpyxl's own counter: `max_row` would scan the sheet each time
+    for column, value in enumerate(values, start=1):
+        if isinstance(value, str) and value.startswith("="):
+            sheet.cell(row=row, column=column).data_type = "s"
 
 
 def _form_sheets(book: Workbook, form: dict[str, Any], subs: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
