@@ -42,7 +42,7 @@ def api_is_up(timeout: float = 1.0) -> bool:
         return False
 
 
-def _call(method: str, path: str, attempts: int = 5, **kwargs: Any) -> httpx.Response:
+def _call(method: str, path: str, attempts: int = 8, **kwargs: Any) -> httpx.Response:
     """One API call; a busy server (503: its SQLite is locked by a burst of writes) is retried."""
     for attempt in range(attempts):
         try:
@@ -51,7 +51,7 @@ def _call(method: str, path: str, attempts: int = 5, **kwargs: Any) -> httpx.Res
             raise _not_running() from exc
         if response.status_code != 503 or attempt == attempts - 1:
             return response
-        time.sleep(0.5 * 2**attempt)
+        time.sleep(min(8.0, 0.5 * 2**attempt))
     raise AssertionError("unreachable")
 
 

@@ -24,6 +24,7 @@ def main() -> None:
         cast(RunnerDeployment, service_project.to_deployment(name="swflow")),
         cast(RunnerDeployment, deadline_watch.to_deployment(name="swflow", interval=every)),
         print_starting_message=False,
+        limit=get_settings().runner_limit,
     )
 
 
