@@ -8,6 +8,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from . import registry_cli
+from .quality_cli import add_quality_commands
+
 __all__ = ["main", "build_parser"]
 
 
@@ -116,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="按这个时间检查（ISO 8601，无时区按北京时间）")
     p.add_argument("--json", action="store_true")
 
+    add_quality_commands(sub, _add)
+
     arch = _add(sub, "archive", "项目档案").add_subparsers(dest="archive_command", required=True, metavar="子命令")
     _add(arch, "verify", "校验哈希链").add_argument("project", nargs="?")
     p = _add(arch, "export", "导出项目档案：index.html、data.json、tables.xlsx")
@@ -133,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(sub, "demo", "脚本化演示一个样例项目的完整生命周期")
     p.add_argument("--keep", action="store_true", help="结束后保留运行中的服务（不停止）")
     p.add_argument("--template", default="elderly-care", help="使用的模板（默认 elderly-care）")
+    registry_cli.add_parsers(sub)
     return parser
 
 

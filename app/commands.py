@@ -13,6 +13,9 @@ from config.clock import SHANGHAI, system_clock
 from config.errors import FormError, RefusedError
 from config.settings import get_settings
 
+from . import registry_cli
+from .quality_commands import QUALITY_COMMANDS
+
 __all__ = ["run", "read_data_file"]
 
 
@@ -76,6 +79,7 @@ def cmd_people(args: argparse.Namespace) -> int:
                     "roles": p.roles,
                     "channels": len(p.notify),
                     "active": p.active,
+                    "community": p.community,
                 }
                 for p in session.execute(select(Person).order_by(Person.id)).scalars()
             ]
@@ -111,7 +115,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
     if args.templates_command == "show":
         _print_json(get_template(args.template_id).model_dump(mode="json"))
         return 0
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": t.id,
             "version": t.version,
@@ -160,7 +164,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     from archive.reports import indicator_report, scorecard_report
 
     _archive()
-    report = {"indicators": indicator_report(args.project), "scorecard": scorecard_report(args.project)}
+    report: dict[str, Any] = {"indicators": indicator_report(args.project), "scorecard": scorecard_report(args.project)}
     if args.json:
         _print_json(report)
         return 0
@@ -395,6 +399,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    **QUALITY_COMMANDS,
     "init": cmd_init,
     "people": cmd_people,
     "templates": cmd_templates,
@@ -415,6 +420,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "demo": cmd_demo,
 }
+COMMANDS.update(registry_cli.COMMANDS)
 
 
 def run(args: argparse.Namespace) -> int:

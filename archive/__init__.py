@@ -6,7 +6,9 @@ from .journal import project_stream, verify_stream
 from .outbox import PendingMessage, due_messages, list_messages, record_delivery
 from .people import PeopleFile, PersonRecord, import_people
 from .projects import LaunchPlan, LaunchRequest, prepare_launch, record_launch
+from .quality import models as _quality_models  # noqa: F401  (registers the quality tables on Base)
 from .queries import inbox, list_projects, project_events, project_status, undelivered_decisions
+from .registry import models as _registry_models  # noqa: F401  (registers the registry tables on Base)
 from .stages import (
     GateOutcome,
     GateState,

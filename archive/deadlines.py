@@ -1,4 +1,5 @@
-"""Deadlines: schedule escalations when work or a gate starts waiting; sweep what is due.
+"""Deadlines: schedule escalations when work or a gate starts waiting; sweep what is due
+(quality records are swept by archive.quality.sweep in the same pass).
 
 A sweep reads only rows whose next escalation time has come (an indexed column), so its cost
 grows with what is due, not with everything open. Each (item or gate, step) is written once to
@@ -300,9 +301,16 @@ def _send(session: Session, notices: list[tuple[str, _Notice]], now: datetime, d
 
 
 def sweep(now: datetime, digest: bool | None = None) -> SweepReport:
-    """One pass: escalate every work item and gate whose next step is due, in one transaction."""
+    """One pass: escalate every work item, gate and quality record (supervision, complaints,
+    actions, certificates, risk review) whose next step is due, in one transaction."""
+    from .quality.sweep import sweep_quality
+    from .registry.followups import sweep_referrals
+
     report = SweepReport()
+    digest = get_settings().digest if digest is None else digest
     with unit_of_work() as session:
         notices = _sweep_items(session, now, report) + _sweep_gates(session, now, report)
-        report.messages = _send(session, notices, now, get_settings().digest if digest is None else digest)
+        report.messages = _send(session, notices, now, digest)
+        report.messages += sweep_quality(session, now, report, digest)
+        report.messages += sweep_referrals(session, now, report)
     return report

@@ -78,6 +78,7 @@ class Person(Base):
     qualifications: Mapped[list[Any]]
     notify: Mapped[list[Any]]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    community: Mapped[str | None] = mapped_column(String(200), doc="where they work: the §8.1.3 staffing report")
     updated_at: Mapped[datetime]
 
 
@@ -187,13 +188,15 @@ class GateDecision(Base):
 
 
 class Escalation(Base):
-    """One escalation step handled for one work item or gate: unique, so it is sent once."""
+    """One escalation step handled for one work item, gate or quality record: unique, so it is sent once."""
 
     __tablename__ = "escalations"
     __table_args__ = (UniqueConstraint("subject", "subject_id", "round", "gate_step", "step"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
-    subject: Mapped[str] = mapped_column(String(8), doc="item or gate")
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"), doc="none for agency-wide records")
+    subject: Mapped[str] = mapped_column(
+        String(16), doc="item, gate, or a quality record: supervision, complaint, action, certificate, risk_review"
+    )
     subject_id: Mapped[int]
     round: Mapped[int]
     gate_step: Mapped[int]

@@ -35,6 +35,7 @@ class PersonRecord(BaseModel):
     qualifications: list[Qualification] = []
     notify: list[str] = Field(default=[], description="apprise URLs")
     active: bool = True
+    community: str | None = Field(default=None, min_length=1, max_length=200, description="§8.1.3 staffing")
 
 
 class PeopleFile(BaseModel):
@@ -43,7 +44,10 @@ class PeopleFile(BaseModel):
 
 
 def import_people(records: list[PersonRecord], actor: str, now: datetime) -> tuple[int, int]:
-    """Insert or update people in one transaction; returns (added, updated)."""
+    """Insert or update people in one transaction; returns (added, updated). Their supervision
+    due dates and certificate expiries are watched from now on (archive.quality)."""
+    from .quality.staffing import watch_people
+
     added = updated = 0
     with unit_of_work() as session:
         for record in records:
@@ -57,6 +61,8 @@ def import_people(records: list[PersonRecord], actor: str, now: datetime) -> tup
                     setattr(person, key, value)
                 person.updated_at = now
                 updated += 1
+        session.flush()
+        watch_people(session, [r.id for r in records], now)
         append_event(
             session,
             PEOPLE_STREAM,

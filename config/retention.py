@@ -32,7 +32,16 @@ def retention_rules() -> RetentionRules:
     return load_definition(Path(__file__).parent / "retention.yaml", RetentionRules)
 
 
-_QUALITY_EVENTS = ("deadline.", "stage.at_risk", "gate.input_refused", "work_item.reassigned")
+_QUALITY_EVENTS = (
+    "deadline.",
+    "stage.at_risk",
+    "gate.input_refused",
+    "work_item.reassigned",
+    # references to quality records (archive.quality) in a project's stream
+    "supervision.",
+    "incident.",
+    "complaint.",
+)
 
 
 def event_category(kind: str, form_category: str | None = None) -> Category:
@@ -43,4 +52,6 @@ def event_category(kind: str, form_category: str | None = None) -> Category:
         return "quality_monitoring"
     if kind.startswith(("referral.", "follow_up.")):
         return "referral_followup"
+    if kind.startswith(("person.", "consent.")):
+        return "service_object"  # the registry's person served joining a project (archive.registry)
     return "service_process"

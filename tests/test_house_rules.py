@@ -26,3 +26,9 @@ def test_ruff_finds_nothing_in_the_package() -> None:
     packages = ["app", "archive", "config", "flows", "forms_spec", "notifications", "tasks"]
     result = subprocess.run([_tool("ruff"), "check", *packages], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_passes() -> None:
+    packages = ["config", "forms_spec", "archive", "notifications", "tasks", "flows", "app"]
+    result = subprocess.run([_tool("mypy"), "--strict", *packages], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -34,6 +34,18 @@ def _status_context(**changes: Any) -> dict[str, Any]:
         "note": "",
         "recipient_id": "li.supervisor",
         "recipient_name": "李督导",
+        # quality messages (archive.quality): codes, kinds and due dates only
+        "incident_id": 7,
+        "kind": "意外伤害",
+        "severity": "严重",
+        "occurred": "2026-03-02 10:30",
+        "complaint_id": 3,
+        "channel": "电话",
+        "ack_due": "2026-03-04 18:00",
+        "answer_due": "2026-03-16 18:00",
+        "action_id": 5,
+        "action_kind": "纠正行动",
+        "source_title": "投诉 #3",
         "items": [
             {
                 "project_id": "P-1A2B3C",
@@ -127,8 +139,11 @@ def test_messages_never_carry_sensitive_form_data(
 
     report = dispatch_once(sender, clock=fixed_clock(NOW))
 
-    # deadline digests come from sweeps: tests/unit/test_deadlines.py checks them for leaks
-    assert {m.template for m in queued} == {p.stem for p in TEMPLATES.glob("*.j2")} - {"deadline_digest"}
+    # deadline digests come from sweeps: tests/unit/test_deadlines.py checks them for leaks;
+    # quality messages come from supervision, incidents and complaints: tests/unit/test_quality_*.py
+    quality = {"quality_due", "incident_reported", "complaint_received", "quality_action_assigned"}
+    swept = {"deadline_digest", "referral_due"}  # referral follow-ups: tests/unit/test_registry_referrals.py
+    assert {m.template for m in queued} == {p.stem for p in TEMPLATES.glob("*.j2")} - {*swept, *quality}
     assert (report.sent, report.retrying, report.failed) == (len(queued), 0, 0)
     assert len(sender.sent) == len(queued) == 11  # 5 rounds opened, 5 approvals asked, 1 closing
     outgoing = json.dumps([m.context for m in queued], ensure_ascii=False) + "".join(

@@ -1,0 +1,108 @@
+"""§7.4 risk: incidents on record, severe ones told at once; the risk rules reviewed on a schedule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+import archive
+from archive.deadline_rules import fire_time
+from archive.deadlines import sweep
+from archive.quality import close_incident, list_incidents, report_incident, review_risk_rules, show_incident
+from config.errors import FormError, RefusedError
+from config.escalation import get_policy
+
+from ._quality import at, messages, rendered, sent_steps
+from ._support import DIRECTOR, MANAGER, SUPERVISOR, WORKER
+
+PEOPLE = "李秀英，女，82 岁，独居，电话 13600000000"
+PLACE = "幸福社区 3 栋 201 室（李阿姨家中）"
+
+
+def incident(project: str | None = None, **changes: Any) -> dict[str, Any]:
+    return {
+        "kind": "accident",
+        "severity": "severe",
+        "occurred_at": "2026-03-06T19:20:00",
+        "place": PLACE,
+        "people_involved": PEOPLE,
+        "description": "入户探访时老人起身跌倒，右腕疼痛",
+        "handling": "社工陪同拨打 120 送医，并通知其女儿",
+        "project": project,
+        **changes,
+    }
+
+
+def test_a_severe_incident_tells_the_supervisor_and_the_director_at_once(project_id: str) -> None:
+    evening = at("2026-03-06", 20)  # a Friday evening: ordinary messages would wait for Monday
+    reported = report_incident(incident(project_id), WORKER, evening)
+
+    assert sorted(reported["notified"]) == [DIRECTOR, SUPERVISOR]
+    sent = messages("incident_reported")
+    assert sorted(m.recipient_id for m in sent) == [DIRECTOR, SUPERVISOR]
+    assert all(m.urgent and m.next_attempt_at == evening for m in sent)
+    assert {m.template for m in archive.due_messages(evening)} == {"incident_reported"}
+    for message in sent:
+        text = rendered(message) + str(message.context)
+        assert "严重" in text and "意外伤害" in text
+        assert "李秀英" not in text and "13600000000" not in text and "201" not in text and "跌倒" not in text
+
+
+def test_a_minor_incident_is_recorded_without_an_alarm(project_id: str) -> None:
+    report_incident(incident(project_id, severity="low"), WORKER, at("2026-03-06", 20))
+    assert messages("incident_reported") == []
+    [row] = list_incidents()
+    assert (row["severity_title"], row["kind_title"], row["status"]) == ("轻微", "意外伤害", "open")
+    assert "people_involved" not in row and "place" not in row
+
+
+def test_without_a_project_every_supervisor_hears_of_a_severe_incident(people: Any) -> None:
+    reported = report_incident(incident(), DIRECTOR, at("2026-03-06", 20))
+    assert sorted(reported["notified"]) == [SUPERVISOR, "sun.supervisor"]  # not the director who reported it
+
+
+def test_kinds_and_severities_are_the_incident_forms_choices(people: Any) -> None:
+    with pytest.raises(FormError) as caught:
+        report_incident(incident(kind="flood", severity="extreme"), WORKER, at("2026-03-06", 20))
+    assert [field for field, _ in caught.value.problems] == ["kind", "severity"]
+    with pytest.raises(FormError, match="occurred_at"):
+        report_incident(incident(occurred_at="2026-03-07T08:00:00"), WORKER, at("2026-03-06", 20))
+
+
+def test_an_incident_is_refused_to_people_outside_its_circle(project_id: str) -> None:
+    incident_id = report_incident(incident(project_id), WORKER, at("2026-03-06", 20))["id"]
+
+    for reader in (WORKER, MANAGER, SUPERVISOR, DIRECTOR):  # the project's team and the director
+        assert show_incident(incident_id, reader)["people_involved"] == PEOPLE
+    for outsider in ("qian.worker", "sun.supervisor"):
+        with pytest.raises(RefusedError, match="知悉范围"):
+            show_incident(incident_id, outsider)
+
+
+def test_the_projects_supervisor_closes_an_incident_with_its_follow_up(project_id: str) -> None:
+    incident_id = report_incident(incident(project_id), WORKER, at("2026-03-06", 20))["id"]
+    with pytest.raises(RefusedError, match="不能结束"):
+        close_incident(incident_id, WORKER, "已回访", at("2026-03-09"))
+    close_incident(incident_id, SUPERVISOR, "已回访，家中加装扶手；修订入户探访安全提示", at("2026-03-09"))
+    assert show_incident(incident_id, DIRECTOR)["status"] == "closed"
+    with pytest.raises(RefusedError, match="已结束"):
+        close_incident(incident_id, DIRECTOR, "再次", at("2026-03-10"))
+
+
+def test_the_risk_rules_are_reviewed_every_year_and_reminded_when_due(people: Any) -> None:
+    due = datetime.fromisoformat("2027-03-02T18:00:00+08:00")  # a year after the people were set up
+    first = fire_time(due, get_policy("risk-review").steps[0])
+    sweep(first.replace(hour=8))  # (the workers' supervision is long overdue by now: escalated as well)
+    assert sent_steps("risk_review") == []
+    sweep(first.replace(hour=10))
+    assert sent_steps("risk_review") == [(1, 0, "reminder_10", [DIRECTOR])]
+    assert any("检讨并修订风险管理制度" in rendered(m) for m in messages("quality_due", DIRECTOR))
+
+    with pytest.raises(RefusedError, match="机构负责人"):
+        review_risk_rules(SUPERVISOR, "", first)
+    following = review_risk_rules(DIRECTOR, "补充入户探访防跌倒要求", first.replace(hour=11))
+    assert following.startswith("2028-02")
+    sweep(datetime.fromisoformat("2027-03-10T10:00:00+08:00"))  # past the old due date: the review is done
+    assert [step for _, _, step, _ in sent_steps("risk_review")] == ["reminder_10"]
