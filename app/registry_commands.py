@@ -89,9 +89,8 @@ def _person(reg: Any, args: argparse.Namespace) -> int:
         print(f"服务对象 #{args.id} {'已加入' if joined else '早已在'}项目 {args.project}")
         return 0
     if command == "export":
+        out = _writable(args.out)
         data = reg.export_person(args.id, args.by, now)
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         chain = "完整" if data["chain_intact"] else "有问题"
         print(f"已导出服务对象 #{data['id']} 的全部个人信息：{out}（事件链{chain}）")
@@ -134,12 +133,20 @@ def _volunteer(reg: Any, args: argparse.Namespace) -> int:
         return _show(args, reg.list_volunteers(args.by), views.print_volunteers)
     if command == "hours":
         return _show(args, reg.volunteer_record(args.id, args.by), views.print_hours)
+    out = _writable(args.out)  # checked before the act, so no certificate is recorded without its file
     issued = reg.issue_certificate(args.id, args.by, now)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(issued.pop("html"), encoding="utf-8")
     issued["path"] = str(out)
     return _show(args, issued, views.print_certificate)
+
+
+def _writable(path: str) -> Path:
+    """The output file, or bad input (exit 2) before anything is recorded."""
+    out = Path(path)
+    if out.is_dir() or (out.parent.exists() and not out.parent.is_dir()):
+        raise FormError(f"--out：{path} 不是可写入的文件路径（给出文件名，而不是目录）", [("--out", "文件路径")])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def cmd_registry(args: argparse.Namespace) -> int:

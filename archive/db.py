@@ -18,6 +18,7 @@ from config.settings import get_settings
 
 __all__ = ["after_fork", "engine_for", "unit_of_work", "read_session", "migrate", "ensure_current", "HEAD"]
 
+
 def _script_head() -> str:
     """The newest revision among the migration scripts: the one no other script revises.
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from config.errors import RefusedError
 from config.templates import get_template
@@ -120,4 +121,14 @@ def record_launch(plan: LaunchPlan, flow_run_id: str, now: datetime) -> Project:
             },
             flow_run_id=flow_run_id,
         )
+        session.flush()
+        _refresh_supervision(session, [w for w in dict.fromkeys(request.worker_ids)], now)
         return project
+
+
+def _refresh_supervision(session: Session, worker_ids: list[str], now: datetime) -> None:
+    """A project's template can ask for more frequent supervision (§7.3): its workers' due dates move."""
+    from .quality.supervision import refresh_due
+
+    for worker_id in worker_ids:
+        refresh_due(session, get_person(session, worker_id), now)

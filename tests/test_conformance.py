@@ -44,6 +44,7 @@ def test_every_test_named_exists() -> None:
     for path, name in refs:
         module = ROOT / path
         assert module.exists(), path
-        names = {n.name for n in ast.walk(ast.parse(module.read_text(encoding="utf-8")))
-                 if isinstance(n, ast.FunctionDef)}
+        names = {
+            n.name for n in ast.walk(ast.parse(module.read_text(encoding="utf-8"))) if isinstance(n, ast.FunctionDef)
+        }
         assert name in names, f"{path}::{name} is named in docs/conformance.md but does not exist"

@@ -156,6 +156,6 @@ def list_actions(viewer: str, owner: str | None = None, open_only: bool = False)
         if open_only:
             query = query.where(QualityAction.status == "open")
         return [
-            action_row(a, why_not_read(action_circle(session, a), viewer, person.roles) is None)
+            action_row(a, why_not_read(action_circle(session, a), viewer, person.roles, person.active) is None)
             for a in session.execute(query).scalars()
         ]

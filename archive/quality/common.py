@@ -112,7 +112,7 @@ def check_reader(session: Session, circle: Circle, viewer: str) -> None:
     person = get_person(session, viewer)
     if not person.active:
         raise RefusedError(f"{viewer} 已停用，不能查看{circle.what}")
-    if problem := why_not_read(circle, viewer, person.roles):
+    if problem := why_not_read(circle, viewer, person.roles, person.active):
         raise RefusedError(problem)
 
 

@@ -197,6 +197,8 @@ def add_complaint_action(
     checked = validated(ActionInput, action, "行动")
     with unit_of_work() as session:
         row, project = _handled(session, complaint_id, by, None)
+        if row.status == ComplaintStatus.CLOSED:
+            raise RefusedError(f"投诉 #{complaint_id} 已结案，不能再添加行动")
         added = add_action(
             session, source="complaint", source_id=row.id, kind=kind, action=checked, by=by, now=now, project=project
         )

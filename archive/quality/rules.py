@@ -37,7 +37,9 @@ class Circle:
     roles: frozenset[str] = frozenset({"director"})
 
 
-def why_not_read(circle: Circle, viewer: str, viewer_roles: Collection[str]) -> str | None:
+def why_not_read(circle: Circle, viewer: str, viewer_roles: Collection[str], viewer_active: bool = True) -> str | None:
+    if not viewer_active:
+        return f"{viewer} 已停用，不能查看{circle.what}"
     if viewer in circle.people or circle.roles.intersection(viewer_roles):
         return None
     return f"{viewer} 不在{circle.what}的知悉范围内（保密或敏感记录：仅限相关人员和机构负责人）"

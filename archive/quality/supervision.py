@@ -88,9 +88,12 @@ def refresh_due(session: Session, person: Person, now: datetime, held_on: date |
     if held_on is not None and (row.last_held_on is None or held_on > row.last_held_on):
         row.last_held_on = held_on
     due = supervision_due_at(row.last_held_on or row.started_on, every, get_settings().workday_end_hour)
+    steps = get_policy(rule.escalation_policy).steps
     if row.due_at is None or row.due_at != due:
         row.due_at, row.cycle, row.escalation_step = due, row.cycle + 1, 0
-        row.next_escalation_at = next_fire(due, get_policy(rule.escalation_policy).steps, 0)
+        row.next_escalation_at = next_fire(due, steps, 0)
+    elif row.next_escalation_at is None and row.escalation_step < len(steps):
+        row.next_escalation_at = next_fire(due, steps, row.escalation_step)  # active again: resume the steps
 
 
 def record_session(data: Any, by: str, now: datetime) -> int:
@@ -179,14 +182,16 @@ def _session_view(session: Session, row: SupervisionSession, readable: bool) -> 
 def list_sessions(viewer: str, person: str | None = None) -> list[dict[str, Any]]:
     """Who was supervised when, for anyone; topics, decisions and follow-ups only for the circle."""
     with read_session() as session:
-        roles = get_person(session, viewer).roles
+        reader = get_person(session, viewer)
         query = select(SupervisionSession).order_by(SupervisionSession.held_on, SupervisionSession.id)
         if person:
             query = query.join(SupervisionAttendee, SupervisionAttendee.session_id == SupervisionSession.id).where(
                 SupervisionAttendee.person_id == person
             )
         return [
-            _session_view(session, row, why_not_read(session_circle(session, row), viewer, roles) is None)
+            _session_view(
+                session, row, why_not_read(session_circle(session, row), viewer, reader.roles, reader.active) is None
+            )
             for row in session.execute(query).scalars()
         ]
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from config.errors import RefusedError
 
 from ..models import Person, ProjectMember
-from .activity import aliases, volunteer_hours
+from .activity import aliases
 from .common import staff
 from .models import Enrolment, Referral, ServedPerson, Volunteer
 from .rules import Audience, HoursRow, may_see
@@ -49,12 +49,9 @@ def require_sight(session: Session, person: ServedPerson, viewer_id: str, act: s
 
 
 def volunteer_audience(session: Session, volunteer: Volunteer, hours: list[HoursRow] | None = None) -> Audience:
-    """A volunteer's contact details: whoever registered them, the teams of projects whose activity
-    records name them, and directors."""
-    rows = volunteer_hours(session, volunteer.id) if hours is None else hours
-    projects = {row.project_id for row in rows}
-    team = set(session.execute(select(ProjectMember.person_id).where(ProjectMember.project_id.in_(projects))).scalars())
-    return Audience(frozenset(team | {volunteer.registered_by}))
+    """A volunteer's contact details: whoever registered them, and directors. Naming a volunteer in
+    an activity record does not open their details (anyone on any project could name any id)."""
+    return Audience(frozenset({volunteer.registered_by}))
 
 
 def sees_volunteer(session: Session, volunteer: Volunteer, viewer: Person, hours: list[HoursRow] | None = None) -> bool:

@@ -17,7 +17,7 @@ from config.registry import registry_settings
 
 from ..db import unit_of_work
 from ..models import Person, Project
-from .access import require_sight
+from .access import require_sight, sees_person
 from .common import get_project, on_team, record, resolve_person, served_person, staff
 from .models import Consent, Enrolment, ServedPerson
 from .rules import PersonStatus, identity_key, salted_digest
@@ -136,7 +136,13 @@ def _duplicates(session: Session, key: str) -> list[int]:
     return list(session.execute(query.order_by(ServedPerson.id)).scalars())
 
 
-def _offer_merge(found: list[int], by: str) -> RefusedError:
+def _offer_merge(found: list[int], by: str, visible: list[int]) -> RefusedError:
+    if not visible:  # the registrar may not learn that this person is someone's client
+        return RefusedError(
+            "可能重复登记：已有一条姓名、出生年份和电话相同的登记，但不在您的知悉范围内，未登记。\n"
+            "  请联系其所在项目的团队或机构负责人确认；确非同一人时可在本命令后加 --not-duplicate"
+        )
+    found = visible
     ids = "、".join(f"#{i}" for i in found)
     return RefusedError(
         f"重复登记：服务对象 {ids} 的姓名、出生年份和电话与本次登记相同，可能是同一人，未登记。\n"
@@ -165,6 +171,7 @@ def register_person(request: Registration, by: str, now: datetime) -> dict[str, 
                     "（或已合并、已匿名化），不能合并"
                 )
             row = served_person(session, request.merge_into, lock=True)
+            require_sight(session, row, by, "把登记合并进该记录")
             row.data, added, differing = fill_missing(row.data, clean)
             row.updated_at = now
             record(
@@ -181,7 +188,8 @@ def register_person(request: Registration, by: str, now: datetime) -> dict[str, 
             result = {"id": row.id, "merged": True, "fields_added": added, "fields_differing": differing}
         else:
             if found and not request.not_duplicate:
-                raise _offer_merge(found, by)
+                visible = [i for i in found if sees_person(session, served_person(session, i), registrar)]
+                raise _offer_merge(found, by, visible)
             row = ServedPerson(
                 data=clean,
                 identity_key=key,

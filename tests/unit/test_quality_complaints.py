@@ -87,6 +87,8 @@ def test_corrective_actions_have_owners_and_due_dates_and_closure_needs_feedback
     close_complaint(complaint, MANAGER, "家属表示接受", True, at("2026-03-05"))
     with pytest.raises(RefusedError, match="现在不能答复"):
         answer_complaint(complaint, MANAGER, "再答复", at("2026-03-06"))
+    with pytest.raises(RefusedError, match="已结案"):
+        add_complaint_action(complaint, MANAGER, "preventive", {"owner": WORKER, "due": "2026-03-30", "text": "x"}, NOW)
 
     record = show_complaint(complaint, MANAGER, at("2026-03-05"))
     assert record["satisfied"] is True and record["actions"][0]["id"] == action_id

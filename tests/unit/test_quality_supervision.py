@@ -129,6 +129,14 @@ def test_a_sensitive_area_asks_for_supervision_every_two_weeks(launch: Callable[
     assert rows[UNASSIGNED_WORKER]["every_days"] == 30
 
 
+def test_launching_a_sensitive_project_moves_the_escalation_clock_too(launch: Callable[..., str]) -> None:
+    """Not only the coverage report: the sweep escalates on the two-week rule from the launch on."""
+    record_session(session_data(actions=[]), SUPERVISOR, at("2026-03-02", 15))
+    launch(template_id="domestic-violence", name="家暴受害妇女支持")  # after the session: the launch moves it
+    assert sweep(at("2026-03-20", 10)).escalated >= 1  # past 16 March (14 days); the 30-day rule: 1 April
+    assert {who for _, _, _, people in sent_steps("supervision") for who in people} == {SUPERVISOR}
+
+
 def test_a_follow_up_action_is_reminded_then_escalated_until_done(people: Any) -> None:
     record_session(session_data(), SUPERVISOR, at("2026-03-02", 15))
     [assigned] = messages("quality_action_assigned")

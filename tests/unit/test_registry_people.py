@@ -26,10 +26,10 @@ from ._support import DIRECTOR, NOW, SECOND_WORKER, SUPERVISOR, WORKER
 pytestmark = pytest.mark.usefixtures("people")
 
 
-def _register(**changes: Any) -> dict[str, Any]:
+def _register(by: str = WORKER, **changes: Any) -> dict[str, Any]:
     fields = {"name": "王 秀英", "gender": "female", "birth_year": 1944, "phone": "+86 138-0013-8000"}
     request = registry.Registration.model_validate({"data": fields, **changes})
-    return registry.register_person(request, OUTSIDER, NOW)
+    return registry.register_person(request, by, NOW)
 
 
 def test_registering_the_same_person_twice_is_caught_and_offered_as_a_merge() -> None:
@@ -40,6 +40,11 @@ def test_registering_the_same_person_twice_is_caught_and_offered_as_a_merge() ->
 
     message = str(caught.value)
     assert f"#{first}" in message and f"--merge-into {first}" in message and "--not-duplicate" in message
+    with pytest.raises(RefusedError) as hidden:  # someone outside the circle learns no id
+        _register(by=OUTSIDER)
+    assert f"#{first}" not in str(hidden.value) and "知悉范围" in str(hidden.value)
+    with pytest.raises(RefusedError, match="知悉范围"):  # nor can they merge their way in
+        _register(by=OUTSIDER, merge_into=first)
     assert registry.find_people(DIRECTOR, name="秀英") == [
         {"id": first, "name": "王秀英", "gender": "female", "birth_year": 1944, "community": None}
     ]  # nothing was written
@@ -128,13 +133,15 @@ def test_naming_an_id_is_not_enough_to_open_a_file(launch: Callable[..., str]) -
         registry.join_project(stranger, project, WORKER, NOW)
     with pytest.raises(RefusedError, match="知悉范围"):
         registry.export_person(stranger, WORKER, NOW)
-    # the team that meets the person registers them and takes the offered merge: now they see them
+    # nor is registering the same identity and taking a merge: someone who sees the file decides
     request = registry.Registration(
         data={"name": "王秀英", "gender": "female", "birth_year": 1944, "phone": "13800138000"},
         project=project,
         merge_into=stranger,
     )
-    assert registry.register_person(request, WORKER, NOW)["joined"] is True
+    with pytest.raises(RefusedError, match="知悉范围"):
+        registry.register_person(request, WORKER, NOW)
+    registry.join_project(stranger, project, DIRECTOR, NOW)  # the director enrols them in the project
     assert registry.show_person(stranger, SECOND_WORKER, NOW)["masked"] is False
 
 
