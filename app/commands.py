@@ -67,22 +67,9 @@ def cmd_people(args: argparse.Namespace) -> int:
 
     arch = _archive()
     if args.people_command == "list":
-        from sqlalchemy import select
+        from archive.people import list_people
 
-        from archive.models import Person
-
-        with arch.read_session() as session:
-            people = [
-                {
-                    "id": p.id,
-                    "name": p.name,
-                    "roles": p.roles,
-                    "channels": len(p.notify),
-                    "active": p.active,
-                    "community": p.community,
-                }
-                for p in session.execute(select(Person).order_by(Person.id)).scalars()
-            ]
+        people = list_people()
         if args.json:
             _print_json(people)
         for p in [] if args.json else people:

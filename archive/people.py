@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -79,3 +79,23 @@ def get_person(session: Session, person_id: str) -> Person:
     if person is None:
         raise NotFoundError(f"没有人员 {person_id}（先用 `swflow people import` 导入）")
     return person
+
+
+def list_people() -> list[dict[str, Any]]:
+    """Everyone on record, without their notification addresses (they hold tokens)."""
+    from sqlalchemy import select
+
+    from .db import read_session
+
+    with read_session() as session:
+        return [
+            {
+                "id": p.id,
+                "name": p.name,
+                "roles": p.roles,
+                "channels": len(p.notify),
+                "active": p.active,
+                "community": p.community,
+            }
+            for p in session.execute(select(Person).order_by(Person.id)).scalars()
+        ]
