@@ -93,33 +93,21 @@ def _record(
     now: datetime,
     recipients: list[str],
 ) -> None:
-    session.add(
+    handled = [(due.index, recipients, False)] + [(index, [], True) for index in due.skipped]
+    session.add_all(
         Escalation(
             project_id=project.id,
             subject=subject,
             subject_id=subject_id,
             round=round_,
             gate_step=gate_step,
-            step=steps[due.index].key,
+            step=steps[index].key,
             fired_at=now,
-            recipients=recipients,
-            skipped=False,
+            recipients=people,
+            skipped=skipped,
         )
+        for index, people, skipped in handled
     )
-    for index in due.skipped:
-        session.add(
-            Escalation(
-                project_id=project.id,
-                subject=subject,
-                subject_id=subject_id,
-                round=round_,
-                gate_step=gate_step,
-                step=steps[index].key,
-                fired_at=now,
-                recipients=[],
-                skipped=True,
-            )
-        )
     append_event(
         session,
         project_stream(project.id),

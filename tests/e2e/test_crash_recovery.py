@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import form_data
-from tests.e2e.test_lifecycle import SUPERVISOR, WORKER, launch, open_forms
+from tests.e2e.test_lifecycle import SUPERVISOR, open_forms, waiting_at_the_first_gate
 from tests.support.swflow_proc import Home, wait_for
 
 pytestmark = pytest.mark.prefect
@@ -27,19 +26,7 @@ def api_down(api: str) -> bool:
 def test_project_continues_after_serve_is_killed_at_a_gate(fresh_home: Home, tmp_path: Path) -> None:
     home = fresh_home
     home.start_serve()
-    project = launch(home, "断电恢复")
-    wait_for("assessment open", lambda: open_forms(home, project, "assessment"))
-    home.cli(
-        "submit",
-        project,
-        "needs-assessment",
-        "--by",
-        WORKER,
-        "--data",
-        str(form_data(tmp_path, "needs-assessment")),
-    )
-    run_id = home.json("status", project)["flow_run_id"]
-    wait_for("the run to suspend at the gate", lambda: home.run_state(run_id) == "Suspended")
+    project, _run_id = waiting_at_the_first_gate(home, tmp_path, "断电恢复")
 
     home.stop_serve(signal.SIGKILL)
     wait_for("the server to go with it", lambda: api_down(home.api), timeout=30)

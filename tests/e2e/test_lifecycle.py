@@ -40,6 +40,17 @@ def open_forms(home: Home, project: str, stage: str) -> list[str]:
     return [i["form"] for i in s["work_items"] if i["round"] == s["round"] and i["status"] == "open"]
 
 
+def waiting_at_the_first_gate(home: Home, tmp_path: Path, name: str) -> tuple[str, str]:
+    """A launched project whose assessment is submitted and whose run is suspended at the gate."""
+    project = launch(home, name)
+    wait_for("assessment open", lambda: open_forms(home, project, "assessment"))
+    data = str(form_data(tmp_path, "needs-assessment"))
+    home.cli("submit", project, "needs-assessment", "--by", WORKER, "--data", data)
+    run_id = str(home.json("status", project)["flow_run_id"])
+    wait_for("the run to suspend at the gate", lambda: home.run_state(run_id) == "Suspended")
+    return project, run_id
+
+
 def test_service_project_runs_all_four_stages_through_the_cli(served: Home, receiver: Receiver, tmp_path: Path) -> None:
     project = launch(served)
     stages = [s["key"] for s in served.json("status", project)["stages"]]

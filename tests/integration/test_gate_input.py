@@ -10,8 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import form_data
-from tests.e2e.test_lifecycle import SUPERVISOR, WORKER, launch, open_forms
+from tests.e2e.test_lifecycle import SUPERVISOR, open_forms, waiting_at_the_first_gate
 from tests.support.swflow_proc import Home, wait_for
 
 pytestmark = pytest.mark.prefect
@@ -37,19 +36,7 @@ def resume_from_outside(home: Home, run_id: str, decision_id: int) -> None:
 
 
 def test_foreign_resume_is_refused_and_the_gate_suspends_again(served: Home, tmp_path: Path) -> None:
-    project = launch(served, "外部输入")
-    wait_for("assessment open", lambda: open_forms(served, project, "assessment"))
-    served.cli(
-        "submit",
-        project,
-        "needs-assessment",
-        "--by",
-        WORKER,
-        "--data",
-        str(form_data(tmp_path, "needs-assessment")),
-    )
-    run_id = served.json("status", project)["flow_run_id"]
-    wait_for("suspended", lambda: served.run_state(run_id) == "Suspended")
+    project, run_id = waiting_at_the_first_gate(served, tmp_path, "外部输入")
     described = httpx.get(f"{served.api}/flow_runs/{run_id}/input/suspended-assessment-gate-1-description")
     description = json.loads(described.text)
     assert "需求评估" in description and "已提交" in description and "li.supervisor" in description
