@@ -127,7 +127,10 @@ def test_registry_and_referrals_run_end_to_end_through_the_cli(home: Home, tmp_p
         "+86 13800138000",
         check=False,
     )
-    assert again.returncode == 3 and f"--merge-into {person}" in again.stderr
+    # someone outside the person's circle learns neither the id nor how to merge into it
+    assert again.returncode == 3 and "知悉范围" in again.stderr and f"#{person}" not in again.stderr
+    offered = home.cli("registry", "person", "add", "--by", WORKER, *identity, check=False)
+    assert offered.returncode == 3 and f"--merge-into {person}" in offered.stderr  # the registrar is offered it
     merged = _json(
         home, "registry", "person", "add", "--by", WORKER, *identity, "--tag", "disability", "--merge-into", person
     )
