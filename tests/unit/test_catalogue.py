@@ -149,3 +149,43 @@ def test_weighted_score_averages_by_weight_and_reports_unscored_dimensions_as_no
         first.indicators[0].weight + first.indicators[1].weight
     )
     assert weighted_score(card, mixed)[1][first.key] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("template_id", [t.id for t in list_templates()])
+def test_every_template_runs_from_launch_to_closure(template_id: str, people: Any) -> None:
+    """Every template, through the domain acts the CLI calls (two also run through the CLI and a real
+    Prefect server: tests/e2e/test_lifecycle.py and tests/e2e/test_sensitive_project.py)."""
+    import archive
+    from tests.unit._support import FLOW_RUN_ID, MANAGER, NOW, SUPERVISOR, WORKER
+
+    plan = archive.prepare_launch(
+        archive.LaunchRequest(
+            template_id=template_id,
+            name="目录测试",
+            community="幸福社区",
+            manager_id=MANAGER,
+            supervisor_id=SUPERVISOR,
+            worker_ids=[WORKER],
+        ),
+        NOW.date(),
+    )
+    archive.record_launch(plan, FLOW_RUN_ID, NOW)
+    project, samples = plan.project_id, form_samples()
+    for stage in [s["key"] for s in archive.project_status(project)["stages"]]:
+        archive.open_stage(project, stage, NOW)
+        current = next(s for s in archive.project_status(project)["stages"] if s["key"] == stage)
+        assert current["work_items"], f"{template_id}/{stage} opened no work"
+        for item in current["work_items"]:
+            archive.submit_form(
+                project, item["form"], item["assignee"], samples[item["form"]], NOW, item["activity"] or None
+            )
+        decided = None
+        while (current := next(s for s in archive.project_status(project)["stages"] if s["key"] == stage))[
+            "status"
+        ] == "awaiting_decision":
+            decided = archive.record_decision(project, stage, current["waiting_on"][0], "approve", "", NOW)
+        assert decided is not None and decided.final
+        assert archive.apply_gate_reply(project, stage, 1, decided.decision_id, NOW).kind == "approved"
+    assert archive.close_project(project, NOW) == "completed"
+    with archive.read_session() as session:
+        assert archive.verify_stream(session, archive.project_stream(project)) is None
