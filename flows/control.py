@@ -49,10 +49,21 @@ def _call(method: str, path: str, attempts: int = 8, **kwargs: Any) -> httpx.Res
             response = httpx.request(method, f"{_api()}{path}", timeout=30, **kwargs)
         except httpx.ConnectError as exc:
             raise _not_running() from exc
+        except httpx.TransportError as exc:  # a timeout or a dropped connection: busy, not down
+            raise ServerNotRunningError(f"编排服务 {_api()} 没有及时响应（{type(exc).__name__}），请稍后再试") from exc
         if response.status_code != 503 or attempt == attempts - 1:
             return response
         time.sleep(min(8.0, 0.5 * 2**attempt))
     raise AssertionError("unreachable")
+
+
+def _check(response: httpx.Response) -> None:
+    """An answer that is not a success is the server's refusal: say so as a swflow error."""
+    if response.is_error:
+        raise SwflowError(
+            f"编排服务拒绝了请求 {response.request.method} {response.request.url.path}："
+            f"HTTP {response.status_code} {response.text[:200]}"
+        )
 
 
 def start_project_run(project_id: str) -> str:
@@ -60,7 +71,7 @@ def start_project_run(project_id: str) -> str:
     found = _call("GET", f"/deployments/name/{DEPLOYMENT}")
     if found.status_code == 404:
         raise ServerNotRunningError(f"部署 {DEPLOYMENT} 尚未注册：`swflow serve` 正在启动或未运行，请稍后再试。")
-    found.raise_for_status()
+    _check(found)
     created = _call(
         "POST",
         f"/deployments/{found.json()['id']}/create_flow_run",
@@ -71,7 +82,7 @@ def start_project_run(project_id: str) -> str:
             "idempotency_key": f"swflow-project-{project_id}",
         },
     )
-    created.raise_for_status()
+    _check(created)
     return str(created.json()["id"])
 
 
@@ -80,7 +91,7 @@ def run_state(flow_run_id: str) -> str | None:
     response = _call("GET", f"/flow_runs/{flow_run_id}")
     if response.status_code == 404:
         return None
-    response.raise_for_status()
+    _check(response)
     state = response.json().get("state") or {}
     return str(state.get("name")) if state else None
 
@@ -98,7 +109,7 @@ def resume_gate(flow_run_id: str, decision_id: int) -> bool:
         return False
     if response.status_code == 404 or response.status_code >= 500:
         return False  # gone, or the server is busy: the reconciler tries again
-    response.raise_for_status()
+    _check(response)
     result = response.json()
     if result.get("status") == "ACCEPT":
         return True
@@ -132,7 +143,7 @@ def run_states(flow_run_id: str) -> list[dict[str, Any]]:
     response = _call("GET", "/flow_run_states/", params={"flow_run_id": flow_run_id})
     if response.status_code == 404:
         return []
-    response.raise_for_status()
+    _check(response)
     return [
         {"id": s["id"], "type": s["type"], "name": s["name"], "timestamp": s["timestamp"], "message": s.get("message")}
         for s in response.json()
