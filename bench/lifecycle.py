@@ -19,6 +19,17 @@ from _served import launch, run_to_end, served_home  # noqa: E402
 from app.receiver import Receiver  # noqa: E402
 
 
+def _create(url: str) -> str:
+    """Create a run, waiting out a busy server (503) the way swflow's own calls do."""
+    for attempt in range(8):
+        response = httpx.post(url, json={}, timeout=30)
+        if response.status_code != 503:
+            response.raise_for_status()
+            return str(response.json()["id"])
+        time.sleep(min(8.0, 0.5 * 2**attempt))
+    raise SystemExit("the server stayed busy")
+
+
 def bare_peer(api: str, env: dict[str, str], n: int) -> float:
     """N runs of bench/bare_flow.py: 4 tasks per gate-stage and 4 suspends, resumed by REST."""
     runner = subprocess.Popen(
@@ -35,7 +46,7 @@ def bare_peer(api: str, env: dict[str, str], n: int) -> float:
             time.sleep(0.5)
         dep = httpx.get(f"{api}/deployments/name/bare-lifecycle/bench").json()["id"]
         start = time.monotonic()
-        runs = [httpx.post(f"{api}/deployments/{dep}/create_flow_run", json={}).json()["id"] for _ in range(n)]
+        runs = [_create(f"{api}/deployments/{dep}/create_flow_run") for _ in range(n)]
         done: set[str] = set()
         while len(done) < n:
             for run in runs:
@@ -63,6 +74,7 @@ def main(sizes: list[int]) -> None:
                 projects = [launch(name=f"吞吐 {i}") for i in range(n)]
                 run_to_end(projects)
                 swflow = time.monotonic() - t0  # launches included
+                print(f"  swflow: {n} projects in {swflow:.1f} s", flush=True)
                 peer_env = {
                     **home.env,
                     "PREFECT_API_URL": home.api,
