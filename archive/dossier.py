@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
@@ -21,6 +19,7 @@ from config.templates import APPROVER_TITLES
 from forms_spec import MASK
 
 from .dossier_svg import IndicatorBars, StageSpan, indicator_svg, timeline_svg
+from .html import html_environment
 from .rules import ROLE_TITLES
 
 __all__ = ["render_dossier", "write_tables_xlsx", "field_text", "local_time"]
@@ -266,20 +265,9 @@ def _context(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("archive", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render_dossier(data: dict[str, Any]) -> str:
     """The dossier's `index.html`: zh-CN, self-contained, no script."""
-    return _environment().get_template("dossier.html.j2").render(**_context(data))
+    return html_environment("archive").get_template("dossier.html.j2").render(**_context(data))
 
 
 def _sheet_title(wanted: str, used: set[str]) -> str:

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import func, select
 
 from config.clock import SHANGHAI
 from config.quality import quality_settings
 
 from ..db import read_session
+from ..html import html_environment
 from ..models import Project, Stage
 from .common import iso
 from .complaints import list_complaints
@@ -151,16 +150,5 @@ def quality_report(now: datetime, start: date | None = None, end: date | None = 
     }
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("archive.quality", "templates"),
-        undefined=StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render_quality_html(report: dict[str, Any]) -> str:
-    return _environment().get_template("quality_report.html.j2").render(report=report)
+    return html_environment("archive.quality").get_template("quality_report.html.j2").render(report=report)
