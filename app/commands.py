@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from config.clock import SHANGHAI, system_clock
+from config.clock import SHANGHAI, local_text, system_clock
 from config.errors import FormError, RefusedError
 from config.settings import get_settings
 
@@ -315,8 +315,9 @@ def _archive_files(args: argparse.Namespace) -> int:
         print("没有超过保管期限的档案")
     for r in [] if args.json else rows:
         print(
-            f"{r['project']:<10} {r['category_title']:<8} {r['records']:>5} 条  结项 {r['closed_at'][:10]}"
-            f"  保管至 {r['review_after'][:10]}  {r['name']}"
+            f"{r['project']:<10} {r['category_title']:<8} {r['records']:>5} 条"
+            f"  结项 {local_text(r['closed_at'], day=True)}"
+            f"  保管至 {local_text(r['review_after'], day=True)}  {r['name']}"
         )
     return 0
 
@@ -354,7 +355,9 @@ def cmd_archive(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(events)
         for e in [] if args.json else events:
-            print(f"{e['seq']:>4} {e['at'][:19]} {e['kind']:<20} {e['actor']:<12} {e['hash'][:12]}")
+            print(
+                f"{e['seq']:>4} {local_text(e['at'], seconds=True)} {e['kind']:<20} {e['actor']:<12} {e['hash'][:12]}"
+            )
         return 0
     projects = [args.project] if args.project else [p["id"] for p in arch.list_projects()]
     bad = 0

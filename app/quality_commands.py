@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from config.clock import system_clock
+from config.clock import local_text, system_clock
 from config.errors import FormError
 
 __all__ = ["QUALITY_COMMANDS"]
@@ -36,7 +36,7 @@ def _date(value: str | None, flag: str) -> date | None:
 
 
 def _t(value: str | None) -> str:
-    return (value or "-")[:16].replace("T", " ")
+    return local_text(value)
 
 
 def cmd_supervision(args: argparse.Namespace) -> int:
@@ -58,7 +58,7 @@ def cmd_supervision(args: argparse.Namespace) -> int:
             late = f" {r['days_overdue']} 天" if r["state"] == "overdue" else ""
             print(
                 f"{r['person']:<16} {r['name']:<6} 每 {r['every_days']:>2} 天  上次 {r['last_held_on'] or '从未':<10}"
-                f"  应在 {r['due_at'][:10]}  {words[r['state']]}{late}"
+                f"  应在 {local_text(r['due_at'], day=True)}  {words[r['state']]}{late}"
             )
         return 0
     rows = [q.show_session(args.id, args.viewer)] if command == "show" else q.list_sessions(args.viewer, args.person)
@@ -93,7 +93,8 @@ def cmd_incident(args: argparse.Namespace) -> int:
         print(f"事件 #{args.id} 已结束")
         return 0
     if command == "review-rules":
-        print(f"已记录风险管理制度检讨；下次应在 {q.review_risk_rules(args.by, args.note, now)[:10]} 前")
+        following = q.review_risk_rules(args.by, args.note, now)
+        print(f"已记录风险管理制度检讨；下次应在 {local_text(following, day=True)} 前")
         return 0
     if command == "show":
         row = q.show_incident(args.id, args.viewer)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.clock import local_text
+
 __all__ = ["print_quality_report"]
 
 
@@ -16,7 +18,7 @@ def _supervision(s: dict[str, Any]) -> None:
 def _incidents(i: dict[str, Any], review: dict[str, Any]) -> None:
     counts = "，".join(f"{b['title']} {b['count']}" for b in i["by_severity"])
     print(f"风险事件（§7.4）：共 {i['total']} 起（{counts}），未结束 {i['open']}")
-    due = review["due_at"][:10] if review["due_at"] else "未安排"
+    due = local_text(review["due_at"], day=True, empty="未安排")
     print(f"  风险管理制度检讨：下次应在 {due}{'（已逾期）' if review['overdue'] else ''}")
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from config.clock import SHANGHAI
+from config.clock import local_text
 
 __all__ = [
     "print_registered",
@@ -28,9 +27,7 @@ __all__ = [
 
 def _t(value: str | None) -> str:
     """An ISO time from the archive (UTC) as Beijing time, to the minute."""
-    if not value:
-        return "-"
-    return datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return local_text(value)
 
 
 def _status(code: str) -> str:

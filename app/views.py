@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.clock import local_text
+
 __all__ = ["print_project", "print_projects", "print_inbox"]
 
 STATUS = {
@@ -21,7 +23,7 @@ STATUS = {
 
 
 def _t(value: str | None) -> str:
-    return (value or "")[:16].replace("T", " ")
+    return local_text(value, empty="")
 
 
 def print_project(status: dict[str, Any]) -> None:

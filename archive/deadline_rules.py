@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -10,7 +10,7 @@ from config.calendar import BusinessCalendar, shift_working_days
 from config.clock import SHANGHAI
 from config.escalation import EscalationStep
 
-__all__ = ["fire_time", "next_fire", "StepDue", "step_due"]
+__all__ = ["fire_time", "next_fire", "StepDue", "step_due", "Audience", "audience"]
 
 
 MORNING = time(9)
@@ -44,3 +44,19 @@ def step_due(
     if not passed:
         return None
     return StepDue(index=passed[-1], skipped=tuple(passed[:-1]))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who the escalation audiences are for one agency record (directors are the same everywhere)."""
+
+    assignee: tuple[str, ...]
+    manager: tuple[str, ...]
+    supervisor: tuple[str, ...]
+
+
+def audience(notify: Iterable[str], who: Audience, directors: Iterable[str]) -> list[str]:
+    people: set[str] = set()
+    for kind in notify:
+        people.update(tuple(directors) if kind == "director" else getattr(who, kind))
+    return sorted(people)

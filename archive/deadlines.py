@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.calendar import due_at
+from config.clock import local_text
 from config.escalation import EscalationPolicy, EscalationStep, get_policy
 from config.settings import get_settings
 
@@ -275,7 +276,7 @@ def _send(session: Session, notices: list[tuple[str, _Notice]], now: datetime, d
                             "project_name": n.project.name,
                             "stage": n.stage.title,
                             "task": n.task,
-                            "due": n.due.isoformat(),
+                            "due": local_text(n.due),
                             "step": n.step.title,
                         }
                         for n in group
@@ -289,8 +290,9 @@ def _send(session: Session, notices: list[tuple[str, _Notice]], now: datetime, d
 
 
 def sweep(now: datetime, digest: bool | None = None) -> SweepReport:
-    """One pass: escalate every work item, gate and quality record (supervision, complaints,
-    actions, certificates, risk review) whose next step is due, in one transaction."""
+    """One pass: escalate every work item, gate, quality record (supervision, complaints,
+    actions, certificates, risk review) and referral follow-up whose next step is due, in one
+    transaction."""
     from .quality.sweep import sweep_quality
     from .registry.followups import sweep_referrals
 
@@ -300,5 +302,5 @@ def sweep(now: datetime, digest: bool | None = None) -> SweepReport:
         notices = _sweep_items(session, now, report) + _sweep_gates(session, now, report)
         report.messages = _send(session, notices, now, digest)
         report.messages += sweep_quality(session, now, report, digest)
-        report.messages += sweep_referrals(session, now, report)
+        report.messages += sweep_referrals(session, now, report, digest)
     return report

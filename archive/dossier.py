@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
 
-from config.clock import SHANGHAI
+from config.clock import local_text
 from config.templates import APPROVER_TITLES
 from forms_spec import MASK
 
@@ -50,8 +50,7 @@ def _at(value: str | None) -> datetime | None:
 
 def local_time(value: str | None) -> str:
     """An archived ISO time as read in Shanghai, to the minute."""
-    moment = _at(value)
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return local_text(value, empty="—")
 
 
 def _person(person_id: str | None, names: dict[str, str]) -> str:

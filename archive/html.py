@@ -6,16 +6,23 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from config.clock import local_text
+
 __all__ = ["html_environment"]
 
 
 @cache
 def html_environment(package: str) -> Environment:
-    """Templates from `<package>/templates`; a missing variable is an error, never an empty string."""
-    return Environment(
+    """Templates from `<package>/templates`; a missing variable is an error, never an empty string;
+    filters `local` and `local_day` show an archived time in Beijing time."""
+    environment = Environment(
         loader=PackageLoader(package, "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # archived times are UTC; pages show them as read in Beijing
+    environment.filters["local"] = lambda value: local_text(value, empty="—")
+    environment.filters["local_day"] = lambda value: local_text(value, day=True, empty="—")
+    return environment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from config.clock import SHANGHAI
+from config.clock import local_text
 from config.settings import get_settings
 
 from .models import Project
@@ -25,5 +25,5 @@ def message_context(project: Project, **extra: Any) -> dict[str, Any]:
         "link": link,
     }
     for key, value in extra.items():
-        context[key] = value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value
+        context[key] = local_text(value) if isinstance(value, datetime) else value
     return context

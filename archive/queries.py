@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+
+from config.clock import iso
 
 from .db import read_session
 from .gates import deciders, gate_context
@@ -14,10 +15,6 @@ from .people import get_person
 from .rules import StageStatus, why_not_decide
 
 __all__ = ["project_status", "list_projects", "inbox", "undelivered_decisions", "project_events"]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def project_status(project_id: str) -> dict[str, Any]:
@@ -77,9 +74,9 @@ def project_status(project_id: str) -> dict[str, Any]:
                     "status": stage.status,
                     "round": stage.round,
                     "gate": {"step": stage.gate_step, "assignee": stage.gate_assignee},
-                    "opened_at": _iso(stage.opened_at),
-                    "due_at": _iso(stage.due_at),
-                    "closed_at": _iso(stage.closed_at),
+                    "opened_at": iso(stage.opened_at),
+                    "due_at": iso(stage.due_at),
+                    "closed_at": iso(stage.closed_at),
                     "waiting_on": waiting_on,
                     "work_items": [
                         {
@@ -91,8 +88,8 @@ def project_status(project_id: str) -> dict[str, Any]:
                             "round": i.round,
                             "assignee": i.assignee_id,
                             "status": i.status,
-                            "due_at": _iso(i.due_at),
-                            "submitted_at": _iso(i.submitted_at),
+                            "due_at": iso(i.due_at),
+                            "submitted_at": iso(i.submitted_at),
                         }
                         for i in stage_items
                     ],
@@ -104,7 +101,7 @@ def project_status(project_id: str) -> dict[str, Any]:
                             "outcome": d.outcome,
                             "by": d.decided_by,
                             "comment": d.comment,
-                            "decided_at": _iso(d.decided_at),
+                            "decided_at": iso(d.decided_at),
                             "applied": d.applied_at is not None,
                         }
                         for d in decisions
@@ -119,8 +116,8 @@ def project_status(project_id: str) -> dict[str, Any]:
             "template": {"id": project.template_id, "version": project.template_version},
             "status": project.status,
             "flow_run_id": project.flow_run_id,
-            "created_at": _iso(project.created_at),
-            "closed_at": _iso(project.closed_at),
+            "created_at": iso(project.created_at),
+            "closed_at": iso(project.closed_at),
             "team": [{"person": m.person_id, "role": m.role} for m in members],
             "stages": stage_rows,
             "messages": {
@@ -191,7 +188,7 @@ def inbox(person_id: str) -> dict[str, Any]:
                 "round": w.round,
                 "form": w.form_id,
                 "form_title": p.forms_snapshot[w.form_id]["title"],
-                "due_at": _iso(w.due_at),
+                "due_at": iso(w.due_at),
             }
             for w, s, p in rows
         ]

@@ -28,9 +28,7 @@ class Settings(BaseSettings):
         default=None, description="an external Prefect API; when set, `swflow serve` starts none"
     )
     runner_poll_seconds: int = 2
-    runner_limit: int = Field(
-        default=4, ge=1, description="flow runs executing at once; each is a process (~150 MiB)"
-    )
+    runner_limit: int = Field(default=4, ge=1, description="flow runs executing at once; each is a process (~150 MiB)")
     dispatch_interval_seconds: float = 1.0
     now: datetime | None = Field(default=None, description="override the clock (tests, demo)")
     timezone: str = "Asia/Shanghai"

@@ -22,7 +22,7 @@ from ..models import Project
 from ..outbox import enqueue
 from ..people import get_person
 from .circles import action_circle
-from .common import active_person, iso, quality_context, record_stream
+from .common import active_person, iso, record_context, record_stream
 from .models import QualityAction
 from .rules import end_of_day, why_not_read
 
@@ -95,7 +95,7 @@ def add_action(
             key=f"quality-action:{row.id}:assigned",
             recipient=owner,
             template="quality_action_assigned",
-            context=quality_context(
+            context=record_context(
                 project,
                 action_id=row.id,
                 action_kind=ACTION_KINDS[kind],

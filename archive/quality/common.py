@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.clock import SHANGHAI
+from config.clock import iso
 from config.errors import FormError, NotFoundError, RefusedError
-from config.settings import get_settings
 from config.yaml_source import describe_validation_error
 
 from ..chain import canonical_json
 from ..journal import verify_stream
-from ..messages import message_context
 from ..models import Event, Person, Project
 from ..people import get_person
+from ..record_sweep import directors, record_context
 from .rules import Circle, why_not_read
 
 __all__ = [
@@ -32,8 +30,7 @@ __all__ = [
     "get_project",
     "sha256_of",
     "iso",
-    "local",
-    "quality_context",
+    "record_context",
     "check_reader",
     "history",
 ]
@@ -70,10 +67,6 @@ def with_role(session: Session, role: str) -> list[Person]:
     return [p for p in people if role in p.roles]
 
 
-def directors(session: Session) -> list[str]:
-    return [p.id for p in with_role(session, "director")]
-
-
 def get_project(session: Session, project_id: str | None) -> Project | None:
     if project_id is None:
         return None
@@ -86,25 +79,6 @@ def get_project(session: Session, project_id: str | None) -> Project | None:
 def sha256_of(value: Any) -> str:
     """Events carry a digest of what was written, never the confidential or sensitive text itself."""
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in Beijing time: what people at the agency read."""
-    return moment.astimezone(SHANGHAI).isoformat() if moment else None
-
-
-def local(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-
-
-def quality_context(project: Project | None, **extra: Any) -> dict[str, Any]:
-    """A message's context: the project's (codes, titles, link) when there is one, else the same
-    keys left empty. Callers add only ids, kinds, titles and due dates — never record text."""
-    if project is not None:
-        return message_context(project, **extra)
-    context: dict[str, Any] = {"project_id": "", "project_name": "", "community": "", "link": get_settings().link_base}
-    context.update({k: local(v) if isinstance(v, datetime) else v for k, v in extra.items()})
-    return context
 
 
 def check_reader(session: Session, circle: Circle, viewer: str) -> None:

@@ -31,7 +31,7 @@ from .common import (
     get_project,
     history,
     iso,
-    quality_context,
+    record_context,
     record_stream,
     sha256_of,
     validated,
@@ -131,7 +131,7 @@ def open_complaint(data: Any, by: str, now: datetime) -> dict[str, Any]:
                 key=f"complaint:{row.id}:opened",
                 recipient=handler,
                 template="complaint_received",
-                context=quality_context(
+                context=record_context(
                     project, complaint_id=row.id, channel=CHANNELS[row.channel], ack_due=ack_due, answer_due=answer_due
                 ),
                 now=now,

@@ -28,7 +28,7 @@ from .common import (
     get_project,
     history,
     iso,
-    quality_context,
+    record_context,
     record_stream,
     sha256_of,
     validated,
@@ -128,7 +128,7 @@ def report_incident(data: Any, by: str, now: datetime) -> dict[str, Any]:
                     key=f"incident:{row.id}:reported",
                     recipient=person,
                     template="incident_reported",
-                    context=quality_context(
+                    context=record_context(
                         project,
                         incident_id=row.id,
                         kind=kinds[row.kind],

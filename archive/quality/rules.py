@@ -4,12 +4,14 @@ supervision is due, who hears of an escalation. No SQLAlchemy here."""
 from __future__ import annotations
 
 import calendar as _months
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from config.calendar import BusinessCalendar, is_working_day
 from config.clock import SHANGHAI
+
+from ..deadline_rules import Audience, audience
 
 __all__ = [
     "Circle",
@@ -116,22 +118,6 @@ def coverage_state(due: datetime, now: datetime, soon_days: int = 7) -> str:
     if now > due:
         return "overdue"
     return "due_soon" if due - now <= timedelta(days=soon_days) else "ok"
-
-
-@dataclass(frozen=True)
-class Audience:
-    """What the escalation audiences mean for one quality record (directors are the same everywhere)."""
-
-    assignee: tuple[str, ...]
-    manager: tuple[str, ...]
-    supervisor: tuple[str, ...]
-
-
-def audience(notify: Iterable[str], who: Audience, directors: Iterable[str]) -> list[str]:
-    people: set[str] = set()
-    for kind in notify:
-        people.update(tuple(directors) if kind == "director" else getattr(who, kind))
-    return sorted(people)
 
 
 def working_days_between(start: date, end: date, calendar: BusinessCalendar | None = None) -> int:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from config.clock import SHANGHAI
+from config.clock import iso
 from config.errors import NotFoundError, RefusedError
 
 from ..export import may_see_sensitive
@@ -29,7 +29,6 @@ __all__ = [
     "referral",
     "record",
     "iso",
-    "local_day",
 ]
 
 
@@ -114,12 +113,3 @@ def record(
     append_event(session, stream(kind, record_id), event, actor=by, at=now, payload=body)
     if project_id is not None:
         append_event(session, project_stream(project_id), event, actor=by, at=now, payload=body)
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC, as every `--json` time of swflow is."""
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
-def local_day(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).date().isoformat()

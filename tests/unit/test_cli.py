@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import yaml
 
 import archive
 from app.cli import main
+from config.clock import SHANGHAI
 from config.settings import get_settings
 
 from ._support import NOW, WORKER
@@ -200,3 +202,27 @@ def test_submit_with_a_missing_data_file_names_the_file(
     missing = tmp_path / "nowhere.yaml"
     assert main(["submit", project_id, "needs-assessment", "--by", WORKER, "--data", str(missing)]) == 2
     assert str(missing) in capsys.readouterr().err
+
+
+def test_status_shows_deadlines_in_beijing_time_and_json_in_utc(
+    project_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The archive keeps UTC; people read Beijing time (a stage due at 18:00 is not shown as 10:00)."""
+    archive.open_stage(project_id, "assessment", NOW)
+    assert main(["status", project_id, "--json"]) == 0
+    due = next(s for s in json.loads(capsys.readouterr().out)["stages"] if s["key"] == "assessment")["due_at"]
+    assert due.endswith("+00:00")
+    beijing = datetime.fromisoformat(due).astimezone(SHANGHAI)
+    assert beijing.hour == 18  # the end of the working day
+
+    assert main(["status", project_id]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if "（assessment）" in line)
+    assert f"期限 {beijing:%Y-%m-%d %H:%M}" in line
+
+
+def test_archive_events_for_people_lists_each_event_in_beijing_time(
+    project_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["archive", "events", project_id]) == 0
+    [launched] = capsys.readouterr().out.splitlines()[:1]
+    assert f"{NOW.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}" in launched and "project.launched" in launched

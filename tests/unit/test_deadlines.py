@@ -98,6 +98,11 @@ def test_reminder_is_sent_once_per_step(open_assessment: str) -> None:
     again = sweep(at("2026-03-13", 11))
     assert (first.escalated, again.escalated) == (1, 0)
     assert [m.recipient_id for m in deadline_messages()] == [WORKER]
+    from notifications import render_message
+
+    [reminder] = deadline_messages()
+    body = render_message("deadline_digest", {**reminder.context, "recipient_name": "王", "recipient_id": WORKER}).body
+    assert "期限 2026-03-16 18:00" in body  # Beijing time, as people read it (the archive keeps UTC)
     due_day = sweep(at("2026-03-16", 10))
     assert due_day.escalated == 1
     assert sorted(m.recipient_id for m in deadline_messages()) == sorted([MANAGER, WORKER, WORKER])

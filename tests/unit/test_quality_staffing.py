@@ -106,6 +106,8 @@ def test_the_quality_report_sums_up_without_confidential_or_sensitive_text(proje
 
     html = render_quality_html(report)
     assert "服务质量报告" in html and project_id in html and "逾期未确认受理" in html
+    assert "截至 2026-03-11 12:00" in html  # Beijing time on the page; the JSON keeps UTC
+    assert report["period"]["as_of"] == "2026-03-11T04:00:00+00:00"
     for secret in ("机密的督导主题", "李秀英", "13600000000", "张建国", "13912345678", "生日会"):
         assert secret not in html and secret not in str(report)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import archive
 from archive import registry
 from archive.deadlines import sweep
 from config.errors import FormError, RefusedError
@@ -154,3 +155,21 @@ def test_the_next_follow_up_date_must_be_ahead(project: str) -> None:
         registry.update_referral(referral, WORKER, "电话联系", NOW, next_on=NOW.date())
     done = registry.update_referral(referral, WORKER, "电话联系", NOW, next_on=at("2026-03-20").date())
     assert datetime.fromisoformat(done["follow_up_due_at"]) == at("2026-03-20", 18)
+
+
+@pytest.mark.parametrize("digest", [True, False])
+def test_late_follow_ups_for_one_worker_come_in_one_digest(project: str, digest: bool) -> None:
+    """SWFLOW_DIGEST applies to referral follow-ups as to every other deadline."""
+    first = _open(person(consents=("referral",), project=project), project_id=project)["id"]
+    second = _open(person(consents=("referral",), project=project, name="李桂兰", phone="13800138001"), project_id=project)["id"]
+
+    sweep(at("2026-03-11", 9), digest=digest)
+
+    to_worker = [m for m in outbox("referral_due") if m.recipient_id == WORKER]
+    tasks = sorted(item["task"] for m in to_worker for item in m.context["items"])
+    assert tasks == [f"转介 #{first} 第 1 次跟进", f"转介 #{second} 第 1 次跟进"]
+    assert len(to_worker) == (1 if digest else 2)
+    rendered = render_message("referral_due", {**to_worker[0].context, "recipient_id": WORKER, "recipient_name": "王"})
+    assert rendered.title.startswith("【swflow】转介跟进提醒：" + ("2 项" if digest else "1 项"))
+    project_events = [e for e in archive.project_events(project) if e["kind"] == "referral.escalated"]
+    assert sorted(e["payload"]["id"] for e in project_events) == [first, second]
