@@ -359,18 +359,29 @@ def cmd_archive(args: argparse.Namespace) -> int:
                 f"{e['seq']:>4} {local_text(e['at'], seconds=True)} {e['kind']:<20} {e['actor']:<12} {e['hash'][:12]}"
             )
         return 0
-    projects = [args.project] if args.project else [p["id"] for p in arch.list_projects()]
-    bad = 0
+    if args.project:
+        arch.project_status(args.project)  # an unknown project is an error, not an intact chain
     with arch.read_session() as session:
-        for project_id in projects:
-            broken = arch.verify_stream(session, arch.project_stream(project_id))
-            if broken:
-                bad += 1
-                print(f"{project_id}：第 {broken.seq} 个事件有问题：{broken.reason}")
-            else:
-                print(f"{project_id}：哈希链完整")
+        if args.project:
+            results = [
+                (arch.project_stream(args.project), arch.verify_stream(session, arch.project_stream(args.project)))
+            ]
+        else:  # the whole archive: projects, and every complaint, incident, supervision, referral, person…
+            results = arch.verify_all(session)
+    records = [(s, b) for s, b in results if not s.startswith("project:")]
+    for stream, broken in results:
+        if stream.startswith("project:"):
+            name = stream.removeprefix("project:")
+            print(f"{name}：第 {broken.seq} 个事件有问题：{broken.reason}" if broken else f"{name}：哈希链完整")
+    for stream, broken in records:
+        if broken:
+            print(f"{arch.stream_title(stream)}（{stream}）：第 {broken.seq} 个事件有问题：{broken.reason}")
+    if records:
+        intact = sum(1 for _, b in records if b is None)
+        print(f"机构记录（投诉、风险事件、督导、转介、服务对象等）：{intact}/{len(records)} 条记录链完整")
+    bad = [s for s, b in results if b is not None]
     if bad:
-        raise RefusedError(f"{bad} 个项目的档案未通过校验")
+        raise RefusedError(f"{len(bad)} 条记录链未通过校验：{'、'.join(arch.stream_title(s) for s in bad)}")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from .db import ensure_current, migrate, read_session, unit_of_work
 from .gates import Decided, claim_gate, delegate_gate, gate_summary, record_decision
-from .journal import project_stream, verify_stream
+from .journal import project_stream, stream_title, verify_all, verify_stream
 from .outbox import PendingMessage, due_messages, list_messages, record_delivery
 from .people import PeopleFile, PersonRecord, import_people
 from .projects import LaunchPlan, LaunchRequest, prepare_launch, record_launch
@@ -57,4 +57,6 @@ __all__ = [
     "undelivered_decisions",
     "unit_of_work",
     "verify_stream",
+    "verify_all",
+    "stream_title",
 ]

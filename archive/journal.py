@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from .chain import GENESIS, ChainBreak, event_hash, find_break
 from .models import Event, EventHead, Project
 
-__all__ = ["append_event", "event_body", "verify_stream", "project_stream", "PEOPLE_STREAM"]
+__all__ = [
+    "append_event",
+    "event_body",
+    "verify_stream",
+    "verify_all",
+    "stream_title",
+    "project_stream",
+    "PEOPLE_STREAM",
+]
 
 PEOPLE_STREAM = "people"
 
@@ -94,3 +102,34 @@ def verify_stream(session: Session, stream: str) -> ChainBreak | None:
         if head is not None and (last is None or (last.seq, last.hash) != (head.seq, head.hash)):
             return ChainBreak(last.seq if last else 0, "链尾与记录的链头不符（末尾事件被删除）")
     return result
+
+
+STREAM_KINDS = {
+    "project": "项目",
+    "people": "人员名册",
+    "quality": "质量管理（督导覆盖、证书、风险制度）",
+    "complaint": "投诉",
+    "incident": "风险事件",
+    "supervision": "督导记录",
+    "referral": "转介",
+    "person": "服务对象",
+    "volunteer": "志愿者",
+    "organisation": "社区组织",
+    "resource_link": "资源链接",
+}
+
+
+def stream_title(stream: str) -> str:
+    """`complaint:3` → `投诉 #3`; `quality` → its title; an unknown kind is shown as it is."""
+    kind, _, record = stream.partition(":")
+    title = STREAM_KINDS.get(kind, kind)
+    if not record:
+        return title
+    return f"{title} {record}" if kind == "project" else f"{title} #{record}"
+
+
+def verify_all(session: Session) -> list[tuple[str, ChainBreak | None]]:
+    """Every stream of the archive (projects and agency records), each with its first break or
+    None. A stream is found by its events or by its head, so one emptied of events is caught too."""
+    streams = session.execute(union(select(Event.stream), select(EventHead.stream))).scalars()
+    return [(stream, verify_stream(session, stream)) for stream in sorted(set(streams))]

@@ -106,3 +106,46 @@ def test_due_for_review_cli_prints_nothing_due_for_a_running_project(
 ) -> None:
     assert main(["archive", "due-for-review", "--now", "2040-01-01T00:00:00+08:00"]) == 0
     assert "没有超过保管期限的档案" in capsys.readouterr().out
+
+
+def test_the_whole_archive_verify_names_a_tampered_agency_record(
+    awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Complaints, incidents, supervision, referrals and the registry have their own chains;
+    `archive verify` without a project checks them all (`archive verify P` checks one project)."""
+    from archive.quality import open_complaint
+    from tests.unit._support import DIRECTOR
+
+    complaint = open_complaint(
+        {"channel": "phone", "content": "活动取消", "project": awaiting_assessment}, DIRECTOR, NOW
+    )
+    assert main(["archive", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert f"{awaiting_assessment}：哈希链完整" in out and "条记录链完整" in out
+
+    _sql("UPDATE events SET actor = 'someone.else' WHERE stream = :s AND seq = 1", s=f"complaint:{complaint['id']}")
+    code = main(["archive", "verify"])
+    out = capsys.readouterr()
+    assert code == 3
+    assert f"投诉 #{complaint['id']}（complaint:{complaint['id']}）：第 1 个事件有问题" in out.out
+    assert f"投诉 #{complaint['id']}" in out.err
+    assert main(["archive", "verify", awaiting_assessment]) == 0  # the project's own chain is intact
+
+
+def test_a_record_chain_emptied_of_events_is_caught_by_its_head(
+    awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from archive.quality import open_complaint
+    from tests.unit._support import DIRECTOR
+
+    complaint = open_complaint({"channel": "phone", "content": "活动取消", "service": "社区活动"}, DIRECTOR, NOW)
+    _sql("DELETE FROM events WHERE stream = :s", s=f"complaint:{complaint['id']}")
+    assert main(["archive", "verify"]) == 3
+    assert "链尾" in capsys.readouterr().out
+
+
+def test_verifying_an_unknown_project_is_an_error_not_an_intact_chain(
+    awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["archive", "verify", "P-NOPE"]) == 2
+    assert "没有项目 P-NOPE" in capsys.readouterr().err
