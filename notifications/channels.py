@@ -1,8 +1,11 @@
-"""The apprise adapter: the only place swflow talks to a notification service."""
+"""The only place swflow talks to a notification service: apprise for e-mail, webhooks and the rest;
+swflow's own sender for the WeCom, DingTalk and Feishu/Lark group robots (notifications/robots.py)."""
 
 from __future__ import annotations
 
 from typing import Protocol
+
+from .robots import RobotSender, parse_robot_url
 
 __all__ = ["Sender", "AppriseSender"]
 
@@ -12,9 +15,19 @@ class Sender(Protocol):
 
 
 class AppriseSender:
-    """Sends one message to one apprise URL; returns (ok, error)."""
+    """Sends one message to one apprise URL; returns (ok, error). `robots` is the sender for
+    `wecombot://`, `dingtalk://`, `feishu://` and `lark://` URLs."""
+
+    def __init__(self, robots: RobotSender | None = None) -> None:
+        self.robots = robots or RobotSender()
 
     def send(self, url: str, title: str, body: str) -> tuple[bool, str | None]:
+        try:
+            robot = parse_robot_url(url)
+        except ValueError as exc:
+            return False, str(exc)
+        if robot is not None:
+            return self.robots.send(robot, title, body)
         import apprise
 
         client = apprise.Apprise()

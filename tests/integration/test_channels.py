@@ -1,6 +1,7 @@
 """Real delivery through AppriseSender: e-mail to aiosmtpd, webhooks to a local receiver, the outbox end to end.
 
-WeCom, DingTalk and Feishu/Lark cannot be reached from here: for them the request apprise would send is checked.
+WeCom, DingTalk and Feishu/Lark cannot be reached from here: swflow's own sender for them posts to a local
+server that answers as their APIs do.
 """
 
 from __future__ import annotations
@@ -12,22 +13,21 @@ import hmac
 import json
 import os
 import socket
-import types
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from apprise.plugins import dingtalk, feishu, lark, wecombot
 
 import archive
 from app.receiver import Receiver
@@ -36,6 +36,7 @@ from archive.outbox import retry_delay
 from config.clock import SHANGHAI, fixed_clock
 from config.settings import get_settings
 from notifications import AppriseSender, DispatchReport, dispatch_once
+from notifications.robots import ROBOT_SCHEMES, RobotSender, RobotTarget, parse_robot_url
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday with no holiday near it
 SENDER = "swflow@example.org"
@@ -195,167 +196,169 @@ def test_webhook_that_is_not_listening_gives_an_error(closed_port: int) -> None:
     assert ok is False and error
 
 
-# --- WeCom, DingTalk, Feishu/Lark: the request apprise would send ---------------------------------------------------
+# --- WeCom, DingTalk, Feishu/Lark: swflow's own sender against the services' APIs on 127.0.0.1 ---------------------
 
 
-@dataclass
-class Outgoing:
-    url: str
-    params: dict[str, str] | None
-    payload: dict[str, Any]
+class RobotService:
+    """Answers as the WeCom, DingTalk and Feishu robot APIs do (HTTP 200, a code in the body) and
+    keeps every request as the service reads it: path, query (decoded once) and JSON body."""
+
+    OK = {"/cgi-bin/webhook/send": {"errcode": 0, "errmsg": "ok"}, "/robot/send": {"errcode": 0, "errmsg": "ok"}}
+    FEISHU_OK = {"code": 0, "msg": "success", "data": {}}
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, list[str]], dict[str, Any]]] = []
+        self.answer: dict[str, Any] | None = None  # instead of success
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                parts = urlsplit(self.path)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                service.requests.append((parts.path, parse_qs(parts.query), body))
+                answer = service.answer or service.OK.get(parts.path, service.FEISHU_OK)
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def sender(self) -> AppriseSender:
+        return AppriseSender(RobotSender(bases=dict.fromkeys(ROBOT_SCHEMES, self.base)))
 
 
-@dataclass
-class Answer:
-    """What the service answers: HTTP 200 and the body it documents."""
-
-    body: dict[str, Any]
-    status_code: int = 200
-
-    @property
-    def text(self) -> str:
-        return json.dumps(self.body)
-
-    @property
-    def content(self) -> bytes:
-        return self.text.encode()
-
-    def json(self) -> dict[str, Any]:
-        return self.body
+@pytest.fixture(scope="module")
+def _robot_service() -> Iterator[RobotService]:
+    service = RobotService()
+    yield service
+    service.server.shutdown()
+    service.server.server_close()
 
 
-def capture(monkeypatch: pytest.MonkeyPatch, plugin: types.ModuleType, answer: Answer) -> list[Outgoing]:
-    """Replace `requests` inside one apprise plugin module by one whose `post` records and answers."""
-    sent: list[Outgoing] = []
+@pytest.fixture
+def robots(_robot_service: RobotService) -> RobotService:
+    _robot_service.requests.clear()
+    _robot_service.answer = None
+    return _robot_service
 
-    def post(url: str, data: str | bytes = b"", params: dict[str, str] | None = None, **_: Any) -> Answer:
-        sent.append(Outgoing(url, params, json.loads(data)))
-        return answer
-
-    fake = types.SimpleNamespace(post=post, codes=requests.codes, RequestException=requests.RequestException)
-    monkeypatch.setattr(plugin, "requests", fake)
-    if plugin is lark:  # its send() calls throttle() twice, so every message waits 5.5 s: not what is tested here
-        monkeypatch.setattr(lark.NotifyLark, "request_rate_per_sec", 0)
-    return sent
-
-
-WECOM_OK = {"errcode": 0, "errmsg": "ok"}
-DINGTALK_OK = {"errcode": 0, "errmsg": "ok"}
-FEISHU_OK = {"code": 0, "msg": "success", "data": {}}
 
 CHINESE_SERVICES = [
     pytest.param(
-        "wecombot://a1b2c3-KEY",
-        wecombot,
-        WECOM_OK,
-        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a1b2c3-KEY",
-        ("text", "content"),
-        id="wecom",
+        "wecombot://a1b2c3-KEY", "/cgi-bin/webhook/send", {"key": ["a1b2c3-KEY"]}, ("text", "content"), id="wecom"
     ),
     pytest.param(
         "dingtalk://0f1e2d3c4b5a/",
-        dingtalk,
-        DINGTALK_OK,
-        "https://oapi.dingtalk.com/robot/send?access_token=0f1e2d3c4b5a",
+        "/robot/send",
+        {"access_token": ["0f1e2d3c4b5a"]},
         ("text", "content"),
         id="dingtalk",
     ),
     pytest.param(
         "feishu://2d1f0e3a-7b6c-4d5e-9f8a-1b2c3d4e5f60",
-        feishu,
-        FEISHU_OK,
-        "https://open.feishu.cn/open-apis/bot/v2/hook/2d1f0e3a-7b6c-4d5e-9f8a-1b2c3d4e5f60/",
+        "/open-apis/bot/v2/hook/2d1f0e3a-7b6c-4d5e-9f8a-1b2c3d4e5f60",
+        {},
         ("content", "text"),
         id="feishu",
     ),
     pytest.param(
         "lark://2d1f0e3a-7b6c-4d5e-9f8a-1b2c3d4e5f60",
-        lark,
-        FEISHU_OK,
-        "https://open.larksuite.com/open-apis/bot/v2/hook/2d1f0e3a-7b6c-4d5e-9f8a-1b2c3d4e5f60",
+        "/open-apis/bot/v2/hook/2d1f0e3a-7b6c-4d5e-9f8a-1b2c3d4e5f60",
+        {},
         ("content", "text"),
         id="lark",
     ),
 ]
 
 
-@pytest.mark.parametrize(("url", "plugin", "success", "endpoint", "text_at"), CHINESE_SERVICES)
+@pytest.mark.parametrize(("url", "path", "query", "text_at"), CHINESE_SERVICES)
 def test_chinese_service_gets_a_text_message_with_title_and_body(
-    monkeypatch: pytest.MonkeyPatch,
-    url: str,
-    plugin: types.ModuleType,
-    success: dict[str, Any],
-    endpoint: str,
-    text_at: tuple[str, str],
+    robots: RobotService, url: str, path: str, query: dict[str, list[str]], text_at: tuple[str, str]
 ) -> None:
-    sent = capture(monkeypatch, plugin, Answer(success))
+    assert robots.sender().send(url, TITLE, BODY) == (True, None)
 
-    assert AppriseSender().send(url, TITLE, BODY) == (True, None)
-
-    [request] = sent
-    assert request.url == endpoint and request.params is None
-    assert request.payload.get("msgtype", request.payload.get("msg_type")) == "text"
+    [(got_path, got_query, payload)] = robots.requests
+    assert (got_path, got_query) == (path, query)
+    assert payload.get("msgtype", payload.get("msg_type")) == "text"
     outer, inner = text_at
-    text = request.payload[outer][inner]
-    assert text.startswith(TITLE) and text.endswith(BODY)  # no title field: apprise puts it on the first line
+    assert payload[outer][inner] == f"{TITLE}\n{BODY}"  # no title field in a text message: the first line
 
 
-def test_dingtalk_with_secret_signs_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    secret = "SEC0a1b2c3d4e5f"
-    sent = capture(monkeypatch, dingtalk, Answer(DINGTALK_OK))
-
-    assert AppriseSender().send(f"dingtalk://{secret}@0f1e2d3c4b5a/", TITLE, BODY) == (True, None)
-
-    [request] = sent
-    assert request.url == "https://oapi.dingtalk.com/robot/send?access_token=0f1e2d3c4b5a"
-    assert request.params is not None
-    assert TITLE in request.payload["text"]["content"]
-    digest = hmac.new(secret.encode(), f"{request.params['timestamp']}\n{secret}".encode(), hashlib.sha256).digest()
-    assert unquote(request.params["sign"]) == base64.b64encode(digest).decode()
+def test_the_public_endpoints_are_the_documented_ones() -> None:
+    sender = RobotSender()
+    for url, endpoint in [
+        ("wecombot://KEY", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"),
+        ("dingtalk://TOKEN/", "https://oapi.dingtalk.com/robot/send"),
+        ("feishu://HOOK", "https://open.feishu.cn/open-apis/bot/v2/hook/HOOK"),
+        ("lark://HOOK", "https://open.larksuite.com/open-apis/bot/v2/hook/HOOK"),
+    ]:
+        target = parse_robot_url(url)
+        assert target is not None and sender.request(target, "x")[0] == endpoint
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apprise's DingTalk plugin URL-quotes the signature and then passes it in `params=`, which requests "
-    "quotes again ('%2F' -> '%252F'): DingTalk decodes once, sees a wrong sign and answers errcode 310000",
-)
-def test_dingtalk_signature_reaches_dingtalk_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    secret = "SEC0a1b2c3d4e5f"
-    sent = capture(monkeypatch, dingtalk, Answer(DINGTALK_OK))
-    AppriseSender().send(f"dingtalk://{secret}@0f1e2d3c4b5a/", TITLE, BODY)
+def test_tokens_keep_their_case_and_other_urls_are_left_to_apprise() -> None:
+    assert parse_robot_url("wecombot://AbC-123") == RobotTarget("wecombot", "AbC-123")
+    assert parse_robot_url("dingtalk://SECret@ToKen/13800000000/") == RobotTarget(
+        "dingtalk", "ToKen", "SECret", ("13800000000",)
+    )
+    assert parse_robot_url("json://127.0.0.1:9/x") is None and parse_robot_url("mailto://a@b.c") is None
 
-    [request] = sent
-    on_the_wire = requests.Request("POST", request.url, params=request.params).prepare().url or ""
-    query = parse_qs(urlsplit(on_the_wire).query)  # what DingTalk's server reads
+
+def test_dingtalk_signature_reaches_dingtalk_encoded_once(robots: RobotService) -> None:
+    """DingTalk decodes the query once and checks base64(HMAC-SHA256(secret, "timestamp\\nsecret")).
+    apprise 1.x quoted the signature twice, so every signed message was refused (errcode 310000)."""
+    secret = "SEC0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c"
+
+    assert robots.sender().send(f"dingtalk://{secret}@0f1e2d3c4b5a/13800000000/", TITLE, BODY) == (True, None)
+
+    [(_, query, payload)] = robots.requests
     digest = hmac.new(secret.encode(), f"{query['timestamp'][0]}\n{secret}".encode(), hashlib.sha256).digest()
     assert query["sign"] == [base64.b64encode(digest).decode()]
+    assert query["access_token"] == ["0f1e2d3c4b5a"]
+    assert payload["at"] == {"atMobiles": ["13800000000"], "isAtAll": False}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apprise's WeCom/DingTalk/Feishu plugins check only the HTTP status; a refusal in a 200 answer "
-    "(errcode/code != 0) is reported as sent, so the outbox marks the row sent and the message is lost",
-)
+def test_feishu_with_secret_signs_the_body(robots: RobotService) -> None:
+    secret = "fs-secret"
+
+    assert robots.sender().send(f"feishu://{secret}@2d1f0e3a", TITLE, BODY) == (True, None)
+
+    [(_, _, payload)] = robots.requests
+    digest = hmac.new(f"{payload['timestamp']}\n{secret}".encode(), b"", hashlib.sha256).digest()
+    assert payload["sign"] == base64.b64encode(digest).decode()
+
+
 @pytest.mark.parametrize(
-    ("url", "plugin", "refusal"),
+    ("url", "refusal", "code"),
     [
-        pytest.param(
-            "wecombot://a1b2c3-KEY", wecombot, {"errcode": 93000, "errmsg": "invalid webhook url"}, id="wecom"
-        ),
-        pytest.param(
-            "dingtalk://0f1e2d3c4b5a/", dingtalk, {"errcode": 310000, "errmsg": "sign not match"}, id="dingtalk"
-        ),
-        pytest.param("feishu://2d1f0e3a-7b6c", feishu, {"code": 19021, "msg": "sign match fail"}, id="feishu"),
+        pytest.param("wecombot://a1b2c3-KEY", {"errcode": 93000, "errmsg": "invalid webhook url"}, "93000", id="wecom"),
+        pytest.param("dingtalk://0f1e2d3c4b5a/", {"errcode": 310000, "errmsg": "sign not match"}, "310000", id="ding"),
+        pytest.param("feishu://2d1f0e3a-7b6c", {"code": 19021, "msg": "sign match fail"}, "19021", id="feishu"),
     ],
 )
 def test_refusal_in_a_200_answer_is_not_reported_as_sent(
-    monkeypatch: pytest.MonkeyPatch, url: str, plugin: types.ModuleType, refusal: dict[str, Any]
+    robots: RobotService, url: str, refusal: dict[str, Any], code: str
 ) -> None:
-    capture(monkeypatch, plugin, Answer(refusal))
+    robots.answer = refusal
 
-    ok, error = AppriseSender().send(url, TITLE, BODY)
+    ok, error = robots.sender().send(url, TITLE, BODY)
 
-    assert ok is False and error
+    assert ok is False and error is not None and code in error and "拒绝" in error
+
+
+def test_a_robot_that_is_not_listening_gives_an_error(closed_port: int) -> None:
+    sender = AppriseSender(RobotSender(bases={"wecombot": f"http://127.0.0.1:{closed_port}"}))
+
+    ok, error = sender.send("wecombot://KEY", TITLE, BODY)
+
+    assert ok is False and error and "企业微信" in error
 
 
 # --- end to end: outbox -> dispatcher -> both channels ---------------------------------------------------------------
@@ -451,3 +454,34 @@ def test_a_message_still_refused_after_max_attempts_is_failed_and_listed(
     receiver.fail_paths.discard("/wang.worker")
     assert dispatch_once(clock=fixed_clock(moment + timedelta(days=1))) == DispatchReport()  # failed is final
     assert receiver.messages == [] and len(mailbox.envelopes) == 1
+
+
+def test_a_robot_refusing_in_a_200_answer_keeps_the_message_in_the_outbox(
+    archive_home: Path, robots: RobotService, receiver: Receiver
+) -> None:
+    """What apprise lost (marked sent) is retried, then delivered when the robot accepts it."""
+    people = archive.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
+    wang = next(p for p in people if p.id == "wang.worker")
+    wang.notify = ["dingtalk://0f1e2d3c4b5a/"]
+    archive.import_people(people, actor="test", now=NOW)
+    request = archive.LaunchRequest(
+        template_id="elderly-care",
+        name="幸福社区独居老人关爱",
+        community="幸福社区",
+        manager_id="zhou.pm",
+        supervisor_id="li.supervisor",
+        worker_ids=["wang.worker"],
+    )
+    plan = archive.prepare_launch(request, NOW.date())
+    archive.record_launch(plan, "00000000-0000-0000-0000-000000000001", NOW)
+    archive.open_stage(plan.project_id, "assessment", NOW)
+    robots.answer = {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+
+    assert dispatch_once(robots.sender(), clock=fixed_clock(NOW)) == DispatchReport(retrying=1)
+    [waiting] = archive.list_messages(failed_only=True)
+    assert waiting["status"] == "pending" and "130101" in waiting["last_error"]
+
+    robots.answer = None
+    later = NOW + retry_delay(1) + timedelta(seconds=1)
+    assert dispatch_once(robots.sender(), clock=fixed_clock(later)) == DispatchReport(sent=1)
+    assert len(robots.requests) == 2 and [m["status"] for m in archive.list_messages()] == ["sent"]
