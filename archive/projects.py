@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.errors import RefusedError
@@ -122,13 +123,20 @@ def record_launch(plan: LaunchPlan, flow_run_id: str, now: datetime) -> Project:
             flow_run_id=flow_run_id,
         )
         session.flush()
-        _refresh_supervision(session, [w for w in dict.fromkeys(request.worker_ids)], now)
+        refresh_team_supervision(session, project.id, now)
         return project
 
 
-def _refresh_supervision(session: Session, worker_ids: list[str], now: datetime) -> None:
-    """A project's template can ask for more frequent supervision (§7.3): its workers' due dates move."""
+def refresh_team_supervision(session: Session, project_id: str, now: datetime) -> None:
+    """A running project's template can ask for more frequent supervision (§7.3): its workers' due
+    dates move when it is launched, and move back when it ends."""
     from .quality.supervision import refresh_due
 
-    for worker_id in worker_ids:
+    session.flush()  # the project's status as it is now
+    workers = session.execute(
+        select(ProjectMember.person_id)
+        .where(ProjectMember.project_id == project_id, ProjectMember.role == "worker")
+        .order_by(ProjectMember.person_id)
+    ).scalars()
+    for worker_id in dict.fromkeys(workers):
         refresh_due(session, get_person(session, worker_id), now)

@@ -19,6 +19,7 @@ from .journal import append_event, project_stream
 from .messages import message_context
 from .models import GateDecision, Person, Project, Stage
 from .outbox import enqueue
+from .projects import refresh_team_supervision
 from .rounds import open_round, stage_spec
 from .rules import ProjectStatus, StageStatus, pause_key
 
@@ -158,6 +159,7 @@ def apply_gate_reply(
         elif decision.outcome == "reject":
             stage.status, stage.closed_at = StageStatus.REJECTED, now
             project.status, project.closed_at = ProjectStatus.TERMINATED, now
+            refresh_team_supervision(session, project.id, now)
         else:
             stage.round += 1
             stage.status, stage.gate_attempt, stage.gate_step, stage.gate_assignee = StageStatus.OPEN, 1, 1, None
@@ -181,6 +183,7 @@ def close_project(project_id: str, now: datetime) -> str:
         project.run_state = "Completed"
         if project.status == ProjectStatus.RUNNING:
             project.status, project.closed_at = ProjectStatus.COMPLETED, now
+            refresh_team_supervision(session, project.id, now)
             append_event(
                 session,
                 project_stream(project.id),

@@ -137,6 +137,30 @@ def test_launching_a_sensitive_project_moves_the_escalation_clock_too(launch: Ca
     assert {who for _, _, _, people in sent_steps("supervision") for who in people} == {SUPERVISOR}
 
 
+@pytest.mark.parametrize("ending", ["completed", "rejected"])
+def test_when_the_sensitive_project_ends_the_two_week_rule_ends_with_it(
+    launch: Callable[..., str], sample_forms: dict[str, Any], ending: str
+) -> None:
+    record_session(session_data(actions=[]), SUPERVISOR, at("2026-03-02", 15))
+    project = launch(template_id="domestic-violence", name="家暴受害妇女支持")
+    assert by_person(coverage(at("2026-03-03", 10)))[WORKER]["every_days"] == 14
+    end = at("2026-03-03", 10)
+    if ending == "completed":
+        archive.close_project(project, end)
+    else:  # the supervisor rejects the needs assessment: the project is terminated
+        archive.open_stage(project, "assessment", end)
+        for item in archive.project_status(project)["stages"][0]["work_items"]:
+            archive.submit_form(project, item["form"], WORKER, sample_forms[item["form"]], end)
+        decided = archive.record_decision(project, "assessment", SUPERVISOR, "reject", "服务对象已迁出本社区", end)
+        gate = archive.read_gate(project, "assessment")
+        outcome = archive.apply_gate_reply(project, "assessment", gate.attempt, decided.decision_id, end)
+        assert outcome.kind == "rejected"
+
+    assert by_person(coverage(at("2026-03-04", 10)))[WORKER]["every_days"] == 30
+    assert sweep(at("2026-03-20", 10)).escalated == 0  # not the 14-day clock (16 March): the 30-day one (1 April)
+    assert sweep(at("2026-04-03", 10)).escalated >= 1
+
+
 def test_a_follow_up_action_is_reminded_then_escalated_until_done(people: Any) -> None:
     record_session(session_data(), SUPERVISOR, at("2026-03-02", 15))
     [assigned] = messages("quality_action_assigned")
