@@ -84,7 +84,7 @@ def cmd_incident(args: argparse.Namespace) -> int:
     if command == "report":
         fields = ("kind", "severity", "occurred_at", "place", "people_involved", "description", "handling", "project")
         result = q.report_incident({k: getattr(args, k) for k in fields}, args.by, now)
-        print(f"已登记事件 #{result['id']}")
+        print(f"已登记事件 #{result['id']}；后续跟进并结束事件的期限：{_t(result['close_due_at'])}")
         if result["notified"]:
             print(f"已立即通知：{'、'.join(result['notified'])}")
         return 0
@@ -110,8 +110,10 @@ def cmd_incident(args: argparse.Namespace) -> int:
         _json(rows)
     for r in [] if args.json else rows:
         where = r["project"] or "-"
+        due = f"  期限 {_t(r['close_due_at'])}" if r["status"] == "open" and r["close_due_at"] else ""
         print(
-            f"#{r['id']:<4} {_t(r['occurred_at'])} {r['severity_title']:<4} {r['kind_title']:<8} {where}  {r['status']}"
+            f"#{r['id']:<4} {_t(r['occurred_at'])} {r['severity_title']:<4} {r['kind_title']:<8} {where}"
+            f"  {r['status']}{due}"
         )
     return 0
 

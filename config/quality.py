@@ -61,6 +61,22 @@ class ActionRule(_Frozen):
 class IncidentRule(_Frozen):
     form: str = Field(default="incident-report", description="kinds and severities are this form's choices")
     notify_at_once: tuple[str, ...] = ("severe",)
+    close_days: dict[str, int] = Field(
+        default={"default": 10},
+        description="severity (or 'default') → working days to record the follow-up and close",
+    )
+    escalation_policy: str = "default"
+
+    @model_validator(mode="after")
+    def _a_default_close_time(self) -> IncidentRule:
+        if "default" not in self.close_days:
+            raise ValueError("close_days 须有 default（未单列的严重程度按它计）")
+        if any(not 1 <= days <= 90 for days in self.close_days.values()):
+            raise ValueError("close_days 的每一项须在 1 到 90 个工作日之间")
+        return self
+
+    def close_days_for(self, severity: str) -> int:
+        return self.close_days.get(severity, self.close_days["default"])
 
 
 class RiskReviewRule(_Frozen):
@@ -96,7 +112,7 @@ class QualitySettings(_Frozen):
         from .templates import list_templates
 
         policies = {p.id for p in list_policies()}
-        for section in ("supervision", "complaints", "actions", "risk_review", "certificates"):
+        for section in ("supervision", "complaints", "actions", "incidents", "risk_review", "certificates"):
             policy = getattr(self, section).escalation_policy
             if policy not in policies:
                 raise ValueError(

@@ -10,12 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.calendar import due_at
 from config.clock import SHANGHAI
 from config.errors import FormError, NotFoundError, RefusedError
+from config.escalation import get_policy
 from config.quality import quality_settings
+from config.settings import get_settings
 from forms_spec import get_form
 
 from ..db import read_session, unit_of_work
+from ..deadline_rules import next_fire
 from ..journal import append_event, project_stream
 from ..models import Person, Project
 from ..outbox import enqueue
@@ -106,6 +110,9 @@ def report_incident(data: Any, by: str, now: datetime) -> dict[str, Any]:
             reported_at=now,
             status="open",
         )
+        rule = quality_settings().incidents
+        row.close_due_at = due_at(now, rule.close_days_for(row.severity), get_settings().workday_end_hour)
+        row.next_escalation_at = next_fire(row.close_due_at, get_policy(rule.escalation_policy).steps, 0)
         session.add(row)
         session.flush()
         facts = {"incident": row.id, "kind": row.kind, "severity": row.severity, "occurred_at": iso(row.occurred_at)}
@@ -140,7 +147,7 @@ def report_incident(data: Any, by: str, now: datetime) -> dict[str, Any]:
                     urgent=True,
                 )
                 notified.append(person.id)
-        return {"id": row.id, "notified": notified}
+        return {"id": row.id, "notified": notified, "close_due_at": iso(row.close_due_at)}
 
 
 def close_incident(incident_id: int, by: str, follow_up: str, now: datetime) -> None:
@@ -162,6 +169,7 @@ def close_incident(incident_id: int, by: str, follow_up: str, now: datetime) -> 
         if row.status != "open":
             raise RefusedError(f"事件记录 #{incident_id} 已结束")
         row.follow_up, row.status, row.closed_by, row.closed_at = follow_up, "closed", by, now
+        row.next_escalation_at = None
         append_event(
             session,
             record_stream("incident", row.id),
@@ -183,6 +191,7 @@ def _summary(row: Incident, kinds: dict[str, str], severities: dict[str, str]) -
         "project": row.project_id,
         "reported_by": row.reported_by,
         "status": row.status,
+        "close_due_at": iso(row.close_due_at),
         "closed_at": iso(row.closed_at),
     }
 

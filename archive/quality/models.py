@@ -90,6 +90,7 @@ class Incident(Base):
     """§7.4: an accident or incident and how it was handled. `people_involved` is sensitive."""
 
     __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_escalation", "status", "next_escalation_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(24))
     severity: Mapped[str] = mapped_column(String(12))
@@ -105,6 +106,9 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(String(8), doc="open or closed")
     closed_by: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
     closed_at: Mapped[datetime | None]
+    close_due_at: Mapped[datetime | None] = mapped_column(doc="follow-up recorded and closed by (schema 0008)")
+    next_escalation_at: Mapped[datetime | None]
+    escalation_step: Mapped[int] = mapped_column(default=0)
 
 
 class Complaint(Base):

@@ -1,6 +1,7 @@
 """The quality part of the deadline sweep: supervision due, complaint acknowledgement and answer,
-actions, certificate expiry, risk-rules review. Each kind is read through its indexed column and
-becomes `DueRecord`s; archive/record_sweep.py escalates them (as it does referral follow-ups)."""
+incident follow-up and closure, actions, certificate expiry, risk-rules review. Each kind is read
+through its indexed column and becomes `DueRecord`s; archive/record_sweep.py escalates them (as it
+does referral follow-ups)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .common import QUALITY_STREAM, directors, record_stream, with_role
 from .models import (
     CertificateWatch,
     Complaint,
+    Incident,
     QualityAction,
     RiskReview,
     SupervisionAttendee,
@@ -93,6 +95,25 @@ def _complaints(session: Session, now: datetime, heads: tuple[str, ...]) -> list
     return found
 
 
+def _incidents(session: Session, now: datetime, heads: tuple[str, ...]) -> list[DueRecord]:
+    """An incident's follow-up recorded and the incident closed (§7.4) by those who may close it:
+    a project's manager (its supervisor next), or for one outside a project the directors."""
+    policy, found = quality_settings().incidents.escalation_policy, []
+    supervisors = tuple(p.id for p in with_role(session, "supervisor"))
+    for row in due_rows(session, Incident, now, Incident.status == "open"):
+        project = session.get(Project, row.project_id) if row.project_id else None
+        if project is not None:
+            who = Audience((project.manager_id,), (project.manager_id,), (project.supervisor_id,))
+        else:
+            who = Audience(heads, heads, supervisors)
+        task = "记录后续跟进并结束事件（swflow incident close）"
+        stream = record_stream("incident", row.id)
+        found.append(
+            DueRecord("incident", row, 0, row.close_due_at, policy, who, stream, project, f"风险事件 #{row.id}", task)
+        )
+    return found
+
+
 def _actions(session: Session, now: datetime, heads: tuple[str, ...]) -> list[DueRecord]:
     policy, found = quality_settings().actions.escalation_policy, []
     for row in due_rows(session, QualityAction, now, QualityAction.status == "open"):
@@ -136,6 +157,7 @@ def _risk_reviews(session: Session, now: datetime, heads: tuple[str, ...]) -> li
 _KINDS: tuple[Callable[[Session, datetime, tuple[str, ...]], list[DueRecord]], ...] = (
     _supervision,
     _complaints,
+    _incidents,
     _actions,
     _certificates,
     _risk_reviews,

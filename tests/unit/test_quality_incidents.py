@@ -106,3 +106,35 @@ def test_the_risk_rules_are_reviewed_every_year_and_reminded_when_due(people: An
     assert following.startswith("2028-02")
     sweep(datetime.fromisoformat("2027-03-10T10:00:00+08:00"))  # past the old due date: the review is done
     assert [step for _, _, step, _ in sent_steps("risk_review")] == ["reminder_10"]
+
+
+def test_an_open_incident_is_reminded_then_escalated_until_its_follow_up_is_recorded(project_id: str) -> None:
+    """§7.4: the follow-up is due in working days by severity (quality.yaml `close_days`: severe 3)."""
+    reported = report_incident(incident(project_id), WORKER, at("2026-03-09", 10))  # Monday
+    assert datetime.fromisoformat(reported["close_due_at"]) == at("2026-03-12", 18)  # three working days
+    assert list_incidents()[0]["close_due_at"] == reported["close_due_at"]
+
+    sweep(at("2026-03-11", 10))  # the working day before
+    sweep(at("2026-03-12", 10))  # due: the project's manager (who may close it)
+    sweep(at("2026-03-16", 10))  # two working days late: its supervisor
+    assert [(step, who) for _, _, step, who in sent_steps("incident")] == [
+        ("reminder", [MANAGER]),
+        ("due", [MANAGER]),
+        ("overdue_2", [SUPERVISOR]),
+    ]
+    for message in messages("quality_due"):
+        text = rendered(message)
+        assert f"风险事件 #{reported['id']}" in text and "swflow incident close" in text
+        assert "李秀英" not in text and "跌倒" not in text and "201" not in text
+
+    close_incident(reported["id"], MANAGER, "已随访，老人手腕无骨折，调整探访安排", at("2026-03-16", 15))
+    assert sweep(at("2026-03-30", 10)).escalated == 0  # closed: no more steps
+
+
+def test_an_incident_outside_a_project_is_followed_up_by_the_directors(people: Any) -> None:
+    low = incident(None, severity="low")
+    reported = report_incident(low, WORKER, at("2026-03-09", 10))
+    assert datetime.fromisoformat(reported["close_due_at"]) == at("2026-03-23", 18)  # the default: ten working days
+
+    sweep(at("2026-03-23", 10))
+    assert [(step, who) for _, _, step, who in sent_steps("incident")] == [("due", [DIRECTOR])]  # reminder caught up

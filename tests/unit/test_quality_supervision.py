@@ -187,6 +187,7 @@ def test_a_follow_up_action_is_reminded_then_escalated_until_done(people: Any) -
         ("quality_actions", "status = 'open' AND", "ix_quality_actions_escalation"),
         ("certificate_watches", "status = 'active' AND", "ix_certificate_watches_escalation"),
         ("risk_reviews", "status = 'due' AND", "ix_risk_reviews_escalation"),
+        ("incidents", "status = 'open' AND", "ix_incidents_escalation"),
     ],
 )
 def test_the_sweep_reads_due_quality_records_through_their_indexes(

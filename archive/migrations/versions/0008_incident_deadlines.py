@@ -1,0 +1,36 @@
+"""incidents: a deadline for the follow-up and closure, escalated like complaints
+
+Revision ID: 0008
+Revises: 0007
+
+Incidents already open keep no deadline (their `close_due_at` stays empty: the calendar and the
+agency's `close_days` are not for a migration to apply); new ones get it when reported.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+UTC_TIME = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("incidents") as batch:
+        batch.add_column(sa.Column("close_due_at", UTC_TIME, nullable=True))
+        batch.add_column(sa.Column("next_escalation_at", UTC_TIME, nullable=True))
+        batch.add_column(sa.Column("escalation_step", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("incidents") as batch:
+        batch.alter_column("escalation_step", server_default=None)
+    op.create_index("ix_incidents_escalation", "incidents", ["status", "next_escalation_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_incidents_escalation", table_name="incidents")
+    with op.batch_alter_table("incidents") as batch:
+        batch.drop_column("escalation_step")
+        batch.drop_column("next_escalation_at")
+        batch.drop_column("close_due_at")
