@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.errors import FormError, NotFoundError, RefusedError
+from config.quality import quality_settings
 from forms_spec import FormSpec, validate_submission
 
 from .chain import canonical_json
@@ -166,6 +167,10 @@ def submit_form(
             },
             flow_run_id=project.flow_run_id,
         )
+        if form_id == quality_settings().incidents.form:  # also an entry of the agency's register (§7.4)
+            from .quality.incidents import register_project_incident
+
+            register_project_incident(session, item.id, clean, person_id, now)
         session.flush()
         open_left = session.execute(
             select(WorkItem.id).where(

@@ -3,7 +3,7 @@ and the director at once; the risk rules themselves are reviewed on a schedule."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +21,7 @@ from forms_spec import get_form
 from ..db import read_session, unit_of_work
 from ..deadline_rules import next_fire
 from ..journal import append_event, project_stream
-from ..models import Person, Project
+from ..models import Person, Project, WorkItem
 from ..outbox import enqueue
 from .circles import incident_circle
 from .common import (
@@ -98,56 +98,98 @@ def report_incident(data: Any, by: str, now: datetime) -> dict[str, Any]:
     if report.occurred_at.tzinfo is None:
         report.occurred_at = report.occurred_at.replace(tzinfo=SHANGHAI)
     _check_choices(report, now)
-    kinds, severities = incident_choices()
     with unit_of_work() as session:
         active_person(session, by)
-        project = get_project(session, report.project)
-        row = Incident(
-            **report.model_dump(exclude={"project"}),
-            follow_up="",
-            project_id=project.id if project else None,
-            reported_by=by,
-            reported_at=now,
-            status="open",
-        )
-        rule = quality_settings().incidents
-        row.close_due_at = due_at(now, rule.close_days_for(row.severity), get_settings().workday_end_hour)
-        row.next_escalation_at = next_fire(row.close_due_at, get_policy(rule.escalation_policy).steps, 0)
-        session.add(row)
-        session.flush()
-        facts = {"incident": row.id, "kind": row.kind, "severity": row.severity, "occurred_at": iso(row.occurred_at)}
-        content = report.model_dump(mode="json", exclude={"kind", "severity", "occurred_at", "project"})
-        append_event(
-            session,
-            record_stream("incident", row.id),
-            "incident.reported",
-            actor=by,
-            at=now,
-            payload={**facts, "project": row.project_id, "content_sha256": sha256_of(content)},
-        )
-        if project is not None:
-            append_event(session, project_stream(project.id), "incident.reported", actor=by, at=now, payload=facts)
-        notified: list[str] = []
-        if row.severity in quality_settings().incidents.notify_at_once:
-            for person in _urgent_recipients(session, project, by):
-                enqueue(
-                    session,
-                    key=f"incident:{row.id}:reported",
-                    recipient=person,
-                    template="incident_reported",
-                    context=record_context(
-                        project,
-                        incident_id=row.id,
-                        kind=kinds[row.kind],
-                        severity=severities[row.severity],
-                        occurred=row.occurred_at,
-                    ),
-                    now=now,
-                    project_id=project.id if project else None,
-                    urgent=True,
-                )
-                notified.append(person.id)
-        return {"id": row.id, "notified": notified, "close_due_at": iso(row.close_due_at)}
+        return _record(session, report, by, now)
+
+
+def register_project_incident(session: Session, work_item_id: int, data: dict[str, Any], by: str, now: datetime) -> int:
+    """A project's incident-report form is also an entry of the agency's register (§7.4), with its
+    deadline and, when severe, the urgent messages: inside the submission's transaction. The same
+    incident (kind and day) submitted again, corrected or after a return, amends its open entry;
+    another incident is another entry. Returns the entry's id."""
+    item = session.get_one(WorkItem, work_item_id)
+    fields = {
+        "kind": data["kind"],
+        "severity": data["severity"],
+        "occurred_at": datetime.combine(date.fromisoformat(str(data["occurred_at"])), time(0), SHANGHAI),
+        "place": data["place"],
+        "people_involved": data["people_involved"],
+        "description": data["description"],
+        "handling": data["immediate_handling"],
+        "project": item.project_id,
+    }
+    report = validated(IncidentReport, fields, "事件报告表（登记到机构事件台账）")
+    same = select(Incident).where(  # the same incident, corrected or submitted again after a return
+        Incident.project_id == item.project_id,
+        Incident.work_item_id.is_not(None),
+        Incident.status == "open",
+        Incident.kind == report.kind,
+        Incident.occurred_at == report.occurred_at,
+    )
+    row = session.execute(same.order_by(Incident.id).limit(1).with_for_update()).scalar_one_or_none()
+    if row is None:
+        return int(_record(session, report, by, now, work_item_id)["id"])
+    for key, value in report.model_dump(exclude={"project"}).items():
+        setattr(row, key, value)
+    content = report.model_dump(mode="json", exclude={"kind", "severity", "occurred_at", "project"})
+    payload = {"incident": row.id, "severity": row.severity, "content_sha256": sha256_of(content), "work_item": item.id}
+    append_event(session, record_stream("incident", row.id), "incident.amended", actor=by, at=now, payload=payload)
+    return row.id
+
+
+def _record(
+    session: Session, report: IncidentReport, by: str, now: datetime, work_item_id: int | None = None
+) -> dict[str, Any]:
+    kinds, severities = incident_choices()
+    project = get_project(session, report.project)
+    row = Incident(
+        **report.model_dump(exclude={"project"}),
+        follow_up="",
+        project_id=project.id if project else None,
+        reported_by=by,
+        reported_at=now,
+        status="open",
+        work_item_id=work_item_id,
+    )
+    rule = quality_settings().incidents
+    row.close_due_at = due_at(now, rule.close_days_for(row.severity), get_settings().workday_end_hour)
+    row.next_escalation_at = next_fire(row.close_due_at, get_policy(rule.escalation_policy).steps, 0)
+    session.add(row)
+    session.flush()
+    facts = {"incident": row.id, "kind": row.kind, "severity": row.severity, "occurred_at": iso(row.occurred_at)}
+    content = report.model_dump(mode="json", exclude={"kind", "severity", "occurred_at", "project"})
+    append_event(
+        session,
+        record_stream("incident", row.id),
+        "incident.reported",
+        actor=by,
+        at=now,
+        payload={**facts, "project": row.project_id, "content_sha256": sha256_of(content), "work_item": work_item_id},
+    )
+    if project is not None:
+        append_event(session, project_stream(project.id), "incident.reported", actor=by, at=now, payload=facts)
+    notified: list[str] = []
+    if row.severity in rule.notify_at_once:
+        for person in _urgent_recipients(session, project, by):
+            enqueue(
+                session,
+                key=f"incident:{row.id}:reported",
+                recipient=person,
+                template="incident_reported",
+                context=record_context(
+                    project,
+                    incident_id=row.id,
+                    kind=kinds.get(row.kind, row.kind),
+                    severity=severities.get(row.severity, row.severity),
+                    occurred=row.occurred_at,
+                ),
+                now=now,
+                project_id=project.id if project else None,
+                urgent=True,
+            )
+            notified.append(person.id)
+    return {"id": row.id, "notified": notified, "close_due_at": iso(row.close_due_at)}
 
 
 def close_incident(incident_id: int, by: str, follow_up: str, now: datetime) -> None:

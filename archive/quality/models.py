@@ -107,6 +107,9 @@ class Incident(Base):
     closed_by: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
     closed_at: Mapped[datetime | None]
     close_due_at: Mapped[datetime | None] = mapped_column(doc="follow-up recorded and closed by (schema 0008)")
+    work_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_items.id"), doc="the project's incident-report form it came from (0008)"
+    )
     next_escalation_at: Mapped[datetime | None]
     escalation_step: Mapped[int] = mapped_column(default=0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from config.errors import FormError, RefusedError
 from config.escalation import get_policy
 
 from ._quality import at, messages, rendered, sent_steps
+from ._registry import execution_project
 from ._support import DIRECTOR, MANAGER, SUPERVISOR, WORKER
 
 PEOPLE = "李秀英，女，82 岁，独居，电话 13600000000"
@@ -138,3 +140,47 @@ def test_an_incident_outside_a_project_is_followed_up_by_the_directors(people: A
 
     sweep(at("2026-03-23", 10))
     assert [(step, who) for _, _, step, who in sent_steps("incident")] == [("due", [DIRECTOR])]  # reminder caught up
+
+
+def test_a_project_incident_form_is_also_an_entry_of_the_agency_register(
+    launch: Callable[..., str], sample_forms: dict[str, Any]
+) -> None:
+    """§7.4: the register is complete only if incidents written in a project's forms are in it too."""
+    project = execution_project(launch, sample_forms)
+    data = {**sample_forms["incident-report"], "severity": "severe", "occurred_at": "2026-03-08"}
+
+    archive.submit_form(project, "incident-report", WORKER, data, at("2026-03-09", 10))
+
+    [row] = list_incidents()
+    assert (row["project"], row["severity"], row["status"], row["occurred_at"][:10]) == (
+        project,
+        "severe",
+        "open",
+        "2026-03-07",  # 8 March 00:00 in Beijing, kept in UTC
+    )
+    assert datetime.fromisoformat(row["close_due_at"]) == at("2026-03-12", 18)
+    assert sorted(m.recipient_id for m in messages("incident_reported")) == [DIRECTOR, SUPERVISOR]
+    assert show_incident(row["id"], SUPERVISOR)["handling"] == data["immediate_handling"]
+
+    corrected = {**data, "place": "幸福社区活动中心二楼楼梯"}
+    archive.submit_form(project, "incident-report", WORKER, corrected, at("2026-03-09", 11))
+    [same] = list_incidents()  # the same incident corrected: its entry is amended, nobody is told twice
+    assert same["id"] == row["id"] and show_incident(row["id"], SUPERVISOR)["place"] == corrected["place"]
+    assert len(messages("incident_reported")) == 2
+
+    another = {**data, "kind": sample_forms["incident-report"]["kind"], "occurred_at": "2026-03-09"}
+    archive.submit_form(project, "incident-report", WORKER, another, at("2026-03-09", 15))
+    assert len(list_incidents()) == 2  # another day: another incident
+
+
+def test_a_project_incident_form_the_register_refuses_is_not_recorded_at_all(
+    launch: Callable[..., str], sample_forms: dict[str, Any]
+) -> None:
+    project = execution_project(launch, sample_forms)
+    before = len(archive.project_events(project))
+    data = {**sample_forms["incident-report"], "place": "长" * 501}  # the form allows it; the register does not
+
+    with pytest.raises(FormError, match="place"):
+        archive.submit_form(project, "incident-report", WORKER, data, at("2026-03-09", 10))
+
+    assert list_incidents() == [] and len(archive.project_events(project)) == before
