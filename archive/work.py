@@ -86,7 +86,8 @@ def _find_item(
 
 
 def _check_people(session: Session, project: Project, form: FormSpec, clean: dict[str, Any]) -> None:
-    """Person references must name people on record; a schedule's responsible must be on the team."""
+    """Person references must name people on record; a schedule's responsible must be on the team;
+    an activity record's people served and volunteers must be in the registry (and the project)."""
     team = set(
         session.execute(
             select(ProjectMember.person_id).where(
@@ -111,6 +112,9 @@ def _check_people(session: Session, project: Project, form: FormSpec, clean: dic
                 problems.append((where, f"没有人员 {pid}"))
             elif (form.id, field) in sources and pid not in team:
                 problems.append((where, f"{pid} 不是本项目的社工（团队：{'、'.join(sorted(team))}）"))
+    from .registry.activity import registry_problems
+
+    problems += registry_problems(session, project.id, form.id, clean)
     if problems:
         lines = "\n".join(f"  - {f}：{r}" for f, r in problems)
         raise FormError(f"表单 {form.id}（{form.title}）有 {len(problems)} 处错误：\n{lines}", problems)

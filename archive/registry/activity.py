@@ -14,10 +14,18 @@ from sqlalchemy.orm import Session
 from config.registry import registry_settings
 
 from ..models import FormSubmission, Project, WorkItem
-from .models import ServedPerson
-from .rules import HoursRow
+from .models import ServedPerson, Volunteer
+from .rules import HoursRow, PersonStatus
 
-__all__ = ["ActivityRecord", "latest_activity_records", "aliases", "attended", "hours_by_volunteer", "volunteer_hours"]
+__all__ = [
+    "ActivityRecord",
+    "latest_activity_records",
+    "aliases",
+    "attended",
+    "hours_by_volunteer",
+    "volunteer_hours",
+    "registry_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -104,3 +112,32 @@ def hours_by_volunteer(session: Session) -> dict[int, list[HoursRow]]:
 def volunteer_hours(session: Session, volunteer_id: int) -> list[HoursRow]:
     """One row per activity the volunteer was recorded at, with the hours the record gives."""
     return hours_by_volunteer(session).get(volunteer_id, [])
+
+
+def registry_problems(session: Session, project_id: str, form_id: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """What an activity record names from the registry must be there: each person served on record
+    (a merged id stands for the record it went into) and not anonymised; each volunteer on record.
+    Naming someone opens no file: a person outside the project stays masked to its team.
+    Returns (where, rule) pairs, empty when all is well (or the form is not the record)."""
+    rules = registry_settings().activity_records
+    if form_id != rules.form:
+        return []
+    problems: list[tuple[str, str]] = []
+    for index, row in enumerate(data.get(rules.served_table) or [], start=1):
+        where = f"{rules.served_table} › 第 {index} 行 › {rules.served_column}"
+        person_id = row.get(rules.served_column)
+        person = session.get(ServedPerson, person_id) if isinstance(person_id, int) else None
+        seen = {person_id}
+        while person is not None and person.status == PersonStatus.MERGED and person.merged_into not in seen:
+            seen.add(person.merged_into)
+            person = session.get(ServedPerson, person.merged_into)
+        if person is None:
+            problems.append((where, f"没有服务对象 #{person_id}（用 `swflow registry person find` 查找）"))
+        elif person.status == PersonStatus.FORGOTTEN:
+            problems.append((where, f"服务对象 #{person_id} 的个人信息已删除，不能再记入活动"))
+    for index, row in enumerate(data.get(rules.volunteer_table) or [], start=1):
+        where = f"{rules.volunteer_table} › 第 {index} 行 › {rules.volunteer_column}"
+        volunteer_id = row.get(rules.volunteer_column)
+        if not isinstance(volunteer_id, int) or session.get(Volunteer, volunteer_id) is None:
+            problems.append((where, f"没有志愿者 #{volunteer_id}（用 `swflow registry volunteer list` 查看）"))
+    return problems

@@ -98,6 +98,31 @@ def test_activity_records_check_their_new_tables(project: str, sample_forms: dic
     assert any("（served）" in w and "（person）" in w for w in where)
 
 
+def test_activity_records_name_only_people_and_volunteers_on_record(project: str, sample_forms: dict[str, Any]) -> None:
+    """The ids of an activity record are checked at submission: a typo names no one, nothing is kept."""
+    from ._registry import person
+
+    liu, served, forgotten = (
+        volunteer(),
+        person(project=project),
+        person(project=project, name="李桂兰", phone="13800138001"),
+    )
+    registry.forget_person(forgotten, WORKER, NOW)
+    before = len(archive.project_events(project))
+
+    with pytest.raises(FormError) as caught:
+        record_activity(project, "a1", sample_forms, served=[served, 999, forgotten], volunteers=[(liu, 2), (998, 1)])
+
+    problems = dict(caught.value.problems)
+    assert problems == {
+        "served › 第 2 行 › person": "没有服务对象 #999（用 `swflow registry person find` 查找）",
+        "served › 第 3 行 › person": f"服务对象 #{forgotten} 的个人信息已删除，不能再记入活动",
+        "volunteer_hours › 第 2 行 › volunteer": "没有志愿者 #998（用 `swflow registry volunteer list` 查看）",
+    }
+    assert len(archive.project_events(project)) == before  # refused whole: no half-written record
+    record_activity(project, "a1", sample_forms, served=[served], volunteers=[(liu, 2)])  # the right ids pass
+
+
 def test_projects_launched_before_v2_keep_the_first_activity_record(project: str, sample_forms: dict[str, Any]) -> None:
     with archive.unit_of_work() as session:  # as a project launched with version 1 pinned it
         pinned = session.get_one(Project, project)
