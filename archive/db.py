@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.errors import ArchiveNotInitialisedError
 from config.settings import get_settings
 
-__all__ = ["after_fork", "engine_for", "unit_of_work", "read_session", "migrate", "ensure_current", "HEAD"]
+__all__ = [
+    "after_fork",
+    "engine_for",
+    "unit_of_work",
+    "read_session",
+    "serialise_on",
+    "migrate",
+    "ensure_current",
+    "HEAD",
+]
 
 
 def _script_head() -> str:
@@ -100,6 +110,15 @@ def unit_of_work(url: str | None = None) -> Iterator[Session]:
             yield session
     finally:
         session.close()
+
+
+def serialise_on(session: Session, name: str) -> None:
+    """Until this transaction ends, no other transaction passes `serialise_on(name)`: a check-then-
+    insert (is this person already registered?) cannot interleave with another. SQLite's write
+    transactions (BEGIN IMMEDIATE) are serialised already; PostgreSQL takes an advisory lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 @contextmanager

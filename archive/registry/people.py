@@ -15,7 +15,7 @@ from config.clock import SHANGHAI
 from config.errors import FormError, RefusedError
 from config.registry import registry_settings
 
-from ..db import unit_of_work
+from ..db import serialise_on, unit_of_work
 from ..models import Person, Project
 from .access import require_sight, sees_person
 from .common import get_project, on_team, record, resolve_person, served_person, staff
@@ -163,6 +163,7 @@ def register_person(request: Registration, by: str, now: datetime) -> dict[str, 
         project = get_project(session, request.project)
         if project is not None and not on_team(session, project, registrar):
             raise RefusedError(f"{by} 不是项目 {project.id} 的团队成员，不能为该项目登记服务对象")
+        serialise_on(session, f"served-person:{key}")  # two registrations of one person: one waits
         found = _duplicates(session, key)
         if request.merge_into is not None:
             if request.merge_into not in found:

@@ -17,7 +17,7 @@ from config.clock import SHANGHAI
 from config.errors import FormError, RefusedError
 from config.registry import registry_settings
 
-from ..db import read_session, unit_of_work
+from ..db import read_session, serialise_on, unit_of_work
 from .access import sees_volunteer
 from .activity import hours_by_volunteer, volunteer_hours
 from .common import iso, record, staff, volunteer
@@ -42,6 +42,7 @@ def register_volunteer(
     key = identity_key(clean["name"], clean["birth_year"], clean.get("phone"))
     with unit_of_work() as session:
         staff(session, by)
+        serialise_on(session, f"volunteer:{key}")
         same = list(session.execute(select(Volunteer.id).where(Volunteer.identity_key == key)).scalars())
         if same and not not_duplicate:
             ids = "、".join(f"#{i}" for i in same)

@@ -163,3 +163,42 @@ def test_two_simultaneous_cli_decisions_exit_0_and_3(archive_url: str) -> None:
     assert len(decisions) == 1
     with archive.read_session() as session:
         assert archive.verify_stream(session, archive.project_stream(project)) is None
+
+
+def _register_at_the_barrier(barrier: Any, name: str, results: Any) -> None:
+    get_settings.cache_clear()
+    from archive import registry
+    from archive.db import after_fork
+    from config.errors import RefusedError
+
+    after_fork()
+    data = {"name": name, "gender": "female", "birth_year": 1944, "phone": "13800138000"}
+    barrier.wait()
+    try:
+        registry.register_person(registry.Registration(data=data), "wang.worker", NOW)
+        results.put("registered")
+    except RefusedError as exc:
+        results.put("duplicate" if "重复登记" in str(exc) else str(exc))
+
+
+def test_two_simultaneous_registrations_of_one_person_register_it_once(archive_url: str) -> None:
+    """The duplicate check and the insert cannot interleave (PostgreSQL: an advisory lock per identity)."""
+    from sqlalchemy import func, select
+
+    from archive.registry.models import ServedPerson
+
+    archive.import_people(_people(), "test", NOW)
+    context = multiprocessing.get_context("fork")
+    for race in range(30):
+        barrier, results = context.Barrier(2), context.Queue()
+        workers = [
+            context.Process(target=_register_at_the_barrier, args=(barrier, f"王秀英{race}", results)) for _ in "ab"
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+            assert worker.exitcode == 0
+        assert sorted(results.get(timeout=5) for _ in workers) == ["duplicate", "registered"]
+    with archive.read_session() as session:
+        assert session.execute(select(func.count()).select_from(ServedPerson)).scalar_one() == 30
