@@ -314,9 +314,10 @@ def _archive_files(args: argparse.Namespace) -> int:
     elif not rows:
         print("没有超过保管期限的档案")
     for r in [] if args.json else rows:
+        which = r["project"] or r["record"]
         print(
-            f"{r['project']:<10} {r['category_title']:<8} {r['records']:>5} 条"
-            f"  结项 {local_text(r['closed_at'], day=True)}"
+            f"{which:<14} {r['category_title']:<8} {r['records']:>5} 条"
+            f"  结束 {local_text(r['closed_at'], day=True)}"
             f"  保管至 {local_text(r['review_after'], day=True)}  {r['name']}"
         )
     return 0

@@ -149,3 +149,45 @@ def test_verifying_an_unknown_project_is_an_error_not_an_intact_chain(
 ) -> None:
     assert main(["archive", "verify", "P-NOPE"]) == 2
     assert "没有项目 P-NOPE" in capsys.readouterr().err
+
+
+def test_agency_records_past_retention_are_listed_from_when_they_were_last_in_use(project_id: str) -> None:
+    """People served (10 years after their last project or referral closes), incidents (5 years)."""
+    from archive.quality import close_incident, report_incident
+    from tests.unit._registry import person
+    from tests.unit._support import MANAGER, WORKER
+
+    in_project = person(project=project_id)
+    walk_in = person(name="李桂兰", phone="13800138001")  # no project: counted from registration
+    incident = report_incident(
+        {
+            "kind": "accident",
+            "severity": "low",
+            "occurred_at": "2026-03-01T10:00:00",
+            "place": "活动室",
+            "people_involved": "一名老人",
+            "description": "离场时踏空",
+            "handling": "检查无碍",
+            "project": project_id,
+        },
+        WORKER,
+        NOW,
+    )
+    close_incident(incident["id"], MANAGER, "已加装防滑垫", NOW)
+
+    def listed(years: int, days: int = 3) -> set[str]:
+        return {
+            r["record"] for r in records_due_for_review(NOW + timedelta(days=365 * years + days)) if not r["project"]
+        }
+
+    assert listed(4) == set()
+    assert listed(5) == {f"incident:{incident['id']}"}
+    assert listed(10) == {f"incident:{incident['id']}", f"person:{walk_in}"}  # the project still runs
+
+    archive.close_project(project_id, NOW + timedelta(days=365))
+    assert f"person:{in_project}" not in listed(10)
+    assert f"person:{in_project}" in listed(11)
+    [row] = [
+        r for r in records_due_for_review(NOW + timedelta(days=365 * 11 + 3)) if r["record"] == f"person:{walk_in}"
+    ]
+    assert (row["category"], row["name"], row["records"]) == ("service_object", f"服务对象 #{walk_in}", 1)
