@@ -42,18 +42,32 @@ def api_is_up(timeout: float = 1.0) -> bool:
         return False
 
 
-def _call(method: str, path: str, attempts: int = 8, **kwargs: Any) -> httpx.Response:
-    """One API call; a busy server (503: its SQLite is locked by a burst of writes) is retried."""
+REQUEST_TIMEOUT = 30.0  # seconds; an answer later than this counts as "busy"
+TIMEOUT_RETRIES = 2  # so a wedged server costs a user at most 3 × REQUEST_TIMEOUT
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(min(8.0, 0.5 * 2**attempt))
+
+
+def _call(method: str, path: str, attempts: int = 8, idempotent: bool = False, **kwargs: Any) -> httpx.Response:
+    """One API call; a busy server (503: its SQLite is locked by a burst of writes) is retried.
+    A timeout or dropped connection is retried too when repeating the call cannot do it twice
+    (`idempotent`: a read, or a create carrying an idempotency key); else it is reported."""
     for attempt in range(attempts):
+        last = attempt == attempts - 1
         try:
-            response = httpx.request(method, f"{_api()}{path}", timeout=30, **kwargs)
+            response = httpx.request(method, f"{_api()}{path}", timeout=REQUEST_TIMEOUT, **kwargs)
         except httpx.ConnectError as exc:
             raise _not_running() from exc
         except httpx.TransportError as exc:  # a timeout or a dropped connection: busy, not down
+            if idempotent and attempt < TIMEOUT_RETRIES:
+                _back_off(attempt)
+                continue
             raise ServerNotRunningError(f"编排服务 {_api()} 没有及时响应（{type(exc).__name__}），请稍后再试") from exc
-        if response.status_code != 503 or attempt == attempts - 1:
+        if response.status_code != 503 or last:
             return response
-        time.sleep(min(8.0, 0.5 * 2**attempt))
+        _back_off(attempt)
     raise AssertionError("unreachable")
 
 
@@ -68,13 +82,14 @@ def _check(response: httpx.Response) -> None:
 
 def start_project_run(project_id: str) -> str:
     """Create the project's flow run from the served deployment; returns its id."""
-    found = _call("GET", f"/deployments/name/{DEPLOYMENT}")
+    found = _call("GET", f"/deployments/name/{DEPLOYMENT}", idempotent=True)
     if found.status_code == 404:
         raise ServerNotRunningError(f"部署 {DEPLOYMENT} 尚未注册：`swflow serve` 正在启动或未运行，请稍后再试。")
     _check(found)
     created = _call(
         "POST",
         f"/deployments/{found.json()['id']}/create_flow_run",
+        idempotent=True,
         # the idempotency key makes a retried create return the same run instead of a second one
         json={
             "parameters": {"project_id": project_id},
@@ -88,7 +103,7 @@ def start_project_run(project_id: str) -> str:
 
 def run_state(flow_run_id: str) -> str | None:
     """The run's state name (Scheduled, Running, Suspended, Completed…), or None when unknown."""
-    response = _call("GET", f"/flow_runs/{flow_run_id}")
+    response = _call("GET", f"/flow_runs/{flow_run_id}", idempotent=True)
     if response.status_code == 404:
         return None
     _check(response)
@@ -140,7 +155,7 @@ def describe_gate(flow_run_id: str, pause_key: str, text: str) -> bool:
 
 def run_states(flow_run_id: str) -> list[dict[str, Any]]:
     """The run's state history as Prefect keeps it (empty when the run is unknown)."""
-    response = _call("GET", "/flow_run_states/", params={"flow_run_id": flow_run_id})
+    response = _call("GET", "/flow_run_states/", idempotent=True, params={"flow_run_id": flow_run_id})
     if response.status_code == 404:
         return []
     _check(response)
