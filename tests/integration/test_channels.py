@@ -376,12 +376,11 @@ def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
 
 
-@pytest.fixture
-def wang_told_twice(archive_home: Path, mailbox: Mailbox, receiver: Receiver) -> str:
-    """The sample team with the lead worker on e-mail and a JSON webhook; assessment opened (one message each)."""
+def _wang_told(receiver: Receiver, channels: list[str]) -> str:
+    """The sample team with the lead worker on `channels`; assessment opened (one message per channel)."""
     people = archive.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
     wang = next(p for p in people if p.id == "wang.worker")
-    wang.notify = [mailbox.url(WANG), f"{receiver.url}/wang.worker"]
+    wang.notify = channels
     archive.import_people(people, actor="test", now=NOW)
     request = archive.LaunchRequest(
         template_id="elderly-care",
@@ -395,6 +394,12 @@ def wang_told_twice(archive_home: Path, mailbox: Mailbox, receiver: Receiver) ->
     archive.record_launch(plan, "00000000-0000-0000-0000-000000000001", NOW)
     archive.open_stage(plan.project_id, "assessment", NOW)
     return plan.project_id
+
+
+@pytest.fixture
+def wang_told_twice(archive_home: Path, mailbox: Mailbox, receiver: Receiver) -> str:
+    """Wang on e-mail and a JSON webhook."""
+    return _wang_told(receiver, [mailbox.url(WANG), f"{receiver.url}/wang.worker"])
 
 
 def test_each_channel_gets_the_message_once(wang_told_twice: str, mailbox: Mailbox, receiver: Receiver) -> None:
@@ -460,21 +465,7 @@ def test_a_robot_refusing_in_a_200_answer_keeps_the_message_in_the_outbox(
     archive_home: Path, robots: RobotService, receiver: Receiver
 ) -> None:
     """What apprise lost (marked sent) is retried, then delivered when the robot accepts it."""
-    people = archive.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
-    wang = next(p for p in people if p.id == "wang.worker")
-    wang.notify = ["dingtalk://0f1e2d3c4b5a/"]
-    archive.import_people(people, actor="test", now=NOW)
-    request = archive.LaunchRequest(
-        template_id="elderly-care",
-        name="幸福社区独居老人关爱",
-        community="幸福社区",
-        manager_id="zhou.pm",
-        supervisor_id="li.supervisor",
-        worker_ids=["wang.worker"],
-    )
-    plan = archive.prepare_launch(request, NOW.date())
-    archive.record_launch(plan, "00000000-0000-0000-0000-000000000001", NOW)
-    archive.open_stage(plan.project_id, "assessment", NOW)
+    _wang_told(receiver, ["dingtalk://0f1e2d3c4b5a/"])
     robots.answer = {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
 
     assert dispatch_once(robots.sender(), clock=fixed_clock(NOW)) == DispatchReport(retrying=1)
