@@ -364,9 +364,8 @@ def cmd_archive(args: argparse.Namespace) -> int:
         arch.project_status(args.project)  # an unknown project is an error, not an intact chain
     with arch.read_session() as session:
         if args.project:
-            results = [
-                (arch.project_stream(args.project), arch.verify_stream(session, arch.project_stream(args.project)))
-            ]
+            stream = arch.project_stream(args.project)
+            results = [(stream, arch.verify_stream(session, stream))]
         else:  # the whole archive: projects, and every complaint, incident, supervision, referral, person…
             results = arch.verify_all(session)
     records = [(s, b) for s, b in results if not s.startswith("project:")]

@@ -43,7 +43,7 @@ def records_due_for_review(now: datetime) -> list[dict[str, Any]]:
     agency's own records (people served, referrals, complaints, incidents, supervision sessions),
     each counted from when it was last in use. Nothing is deleted: an archivist appraises them."""
     rules = retention_rules().categories
-    due: list[dict[str, Any]] = []
+    found: list[tuple[str | None, str, str, str, int, datetime]] = []  # project, stream, name, category, n, end
     with read_session() as session:
         projects = session.execute(
             select(Project).where(Project.closed_at.is_not(None)).order_by(Project.closed_at)
@@ -52,38 +52,27 @@ def records_due_for_review(now: datetime) -> list[dict[str, Any]]:
             assert project.closed_at is not None
             events = list(session.execute(select(Event).where(Event.stream == project_stream(project.id))).scalars())
             for category, count in sorted(records_by_category(project, events).items()):
-                rule = rules[category]  # type: ignore[index]
-                review_after = _add_years(project.closed_at, rule.years)
-                if review_after <= now:
-                    due.append(
-                        {
-                            "project": project.id,
-                            "record": project_stream(project.id),
-                            "name": project.name,
-                            "category": category,
-                            "category_title": rule.title,
-                            "records": count,
-                            "closed_at": project.closed_at.isoformat(),
-                            "review_after": review_after.isoformat(),
-                        }
-                    )
+                found.append((project.id, project_stream(project.id), project.name, category, count, project.closed_at))
         counts = dict(session.execute(select(Event.stream, func.count()).group_by(Event.stream)).tuples().all())
         for stream, category, ended in _agency_records(session):
-            rule = rules[category]  # type: ignore[index]
-            review_after = _add_years(ended, rule.years)
-            if review_after <= now:
-                due.append(
-                    {
-                        "project": None,
-                        "record": stream,
-                        "name": stream_title(stream),
-                        "category": category,
-                        "category_title": rule.title,
-                        "records": counts.get(stream, 0),
-                        "closed_at": ended.isoformat(),
-                        "review_after": review_after.isoformat(),
-                    }
-                )
+            found.append((None, stream, stream_title(stream), category, counts.get(stream, 0), ended))
+    due: list[dict[str, Any]] = []
+    for project_id, stream, name, category, count, ended in found:
+        rule = rules[category]  # type: ignore[index]
+        review_after = _add_years(ended, rule.years)
+        if review_after <= now:
+            due.append(
+                {
+                    "project": project_id,
+                    "record": stream,
+                    "name": name,
+                    "category": category,
+                    "category_title": rule.title,
+                    "records": count,
+                    "closed_at": ended.isoformat(),
+                    "review_after": review_after.isoformat(),
+                }
+            )
     return due
 
 

@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.errors import NotFoundError
 from config.registry import registry_settings
 
 from ..models import FormSubmission, Project, WorkItem
+from .common import resolve_person
 from .models import ServedPerson, Volunteer
 from .rules import HoursRow, PersonStatus
 
@@ -126,14 +128,12 @@ def registry_problems(session: Session, project_id: str, form_id: str, data: dic
     for index, row in enumerate(data.get(rules.served_table) or [], start=1):
         where = f"{rules.served_table} › 第 {index} 行 › {rules.served_column}"
         person_id = row.get(rules.served_column)
-        person = session.get(ServedPerson, person_id) if isinstance(person_id, int) else None
-        seen = {person_id}
-        while person is not None and person.status == PersonStatus.MERGED and person.merged_into not in seen:
-            seen.add(person.merged_into)
-            person = session.get(ServedPerson, person.merged_into)
-        if person is None:
-            problems.append((where, f"没有服务对象 #{person_id}（用 `swflow registry person find` 查找）"))
-        elif person.status == PersonStatus.FORGOTTEN:
+        try:
+            person = resolve_person(session, person_id)
+        except NotFoundError as missing:
+            problems.append((where, str(missing)))
+            continue
+        if person.status == PersonStatus.FORGOTTEN:
             problems.append((where, f"服务对象 #{person_id} 的个人信息已删除，不能再记入活动"))
     for index, row in enumerate(data.get(rules.volunteer_table) or [], start=1):
         where = f"{rules.volunteer_table} › 第 {index} 行 › {rules.volunteer_column}"
