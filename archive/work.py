@@ -87,7 +87,7 @@ def _find_item(
 
 def _check_people(session: Session, project: Project, form: FormSpec, clean: dict[str, Any]) -> None:
     """Person references must name people on record; a schedule's responsible must be on the team;
-    an activity record's people served and volunteers must be in the registry (and the project)."""
+    an activity record's people served and volunteers must be in the registry."""
     team = set(
         session.execute(
             select(ProjectMember.person_id).where(
@@ -174,7 +174,7 @@ def submit_form(
         if form_id == quality_settings().incidents.form:  # also an entry of the agency's register (§7.4)
             from .quality.incidents import register_project_incident
 
-            register_project_incident(session, item.id, clean, person_id, now)
+            register_project_incident(session, project.id, item.id, clean, person_id, now)
         session.flush()
         open_left = session.execute(
             select(WorkItem.id).where(

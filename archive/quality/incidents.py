@@ -21,7 +21,7 @@ from forms_spec import get_form
 from ..db import read_session, unit_of_work
 from ..deadline_rules import next_fire
 from ..journal import append_event, project_stream
-from ..models import Person, Project, WorkItem
+from ..models import Person, Project
 from ..outbox import enqueue
 from .circles import incident_circle
 from .common import (
@@ -103,12 +103,13 @@ def report_incident(data: Any, by: str, now: datetime) -> dict[str, Any]:
         return _record(session, report, by, now)
 
 
-def register_project_incident(session: Session, work_item_id: int, data: dict[str, Any], by: str, now: datetime) -> int:
+def register_project_incident(
+    session: Session, project_id: str, work_item_id: int, data: dict[str, Any], by: str, now: datetime
+) -> int:
     """A project's incident-report form is also an entry of the agency's register (§7.4), with its
     deadline and, when severe, the urgent messages: inside the submission's transaction. The same
     incident (kind and day) submitted again, corrected or after a return, amends its open entry;
     another incident is another entry. Returns the entry's id."""
-    item = session.get_one(WorkItem, work_item_id)
     fields = {
         "kind": data["kind"],
         "severity": data["severity"],
@@ -117,11 +118,11 @@ def register_project_incident(session: Session, work_item_id: int, data: dict[st
         "people_involved": data["people_involved"],
         "description": data["description"],
         "handling": data["immediate_handling"],
-        "project": item.project_id,
+        "project": project_id,
     }
     report = validated(IncidentReport, fields, "事件报告表（登记到机构事件台账）")
     same = select(Incident).where(  # the same incident, corrected or submitted again after a return
-        Incident.project_id == item.project_id,
+        Incident.project_id == project_id,
         Incident.work_item_id.is_not(None),
         Incident.status == "open",
         Incident.kind == report.kind,
@@ -132,10 +133,19 @@ def register_project_incident(session: Session, work_item_id: int, data: dict[st
         return int(_record(session, report, by, now, work_item_id)["id"])
     for key, value in report.model_dump(exclude={"project"}).items():
         setattr(row, key, value)
-    content = report.model_dump(mode="json", exclude={"kind", "severity", "occurred_at", "project"})
-    payload = {"incident": row.id, "severity": row.severity, "content_sha256": sha256_of(content), "work_item": item.id}
+    payload = {
+        "incident": row.id,
+        "severity": row.severity,
+        "content_sha256": _content_digest(report),
+        "work_item": work_item_id,
+    }
     append_event(session, record_stream("incident", row.id), "incident.amended", actor=by, at=now, payload=payload)
     return row.id
+
+
+def _content_digest(report: IncidentReport) -> str:
+    """Events carry a digest of the place, people, description and handling, never the text."""
+    return sha256_of(report.model_dump(mode="json", exclude={"kind", "severity", "occurred_at", "project"}))
 
 
 def _record(
@@ -158,14 +168,18 @@ def _record(
     session.add(row)
     session.flush()
     facts = {"incident": row.id, "kind": row.kind, "severity": row.severity, "occurred_at": iso(row.occurred_at)}
-    content = report.model_dump(mode="json", exclude={"kind", "severity", "occurred_at", "project"})
     append_event(
         session,
         record_stream("incident", row.id),
         "incident.reported",
         actor=by,
         at=now,
-        payload={**facts, "project": row.project_id, "content_sha256": sha256_of(content), "work_item": work_item_id},
+        payload={
+            **facts,
+            "project": row.project_id,
+            "content_sha256": _content_digest(report),
+            "work_item": work_item_id,
+        },
     )
     if project is not None:
         append_event(session, project_stream(project.id), "incident.reported", actor=by, at=now, payload=facts)
