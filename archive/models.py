@@ -96,6 +96,9 @@ class Project(Base):
     status: Mapped[str] = mapped_column(String(20))
     flow_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
     run_state: Mapped[str | None] = mapped_column(String(24), doc="the run's state as the flow last reported it")
+    run_heartbeat_at: Mapped[datetime | None] = mapped_column(
+        doc="last sign of life of the process running the project's flow (the reconciler's crash test)"
+    )
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 
@@ -223,6 +226,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64), doc="the dispatcher holding the lease")
+    claimed_until: Mapped[datetime | None] = mapped_column(doc="lease end: after it another dispatcher may send")
 
 
 class Event(Base):
