@@ -1,19 +1,32 @@
-"""The outbox dispatcher: render, send, record. A channel that is down delays, never loses."""
+"""The outbox dispatcher: claim, render, send, record. A channel that is down delays, never loses.
+
+Several dispatchers may run at once (`swflow serve` every second, `swflow notifications dispatch`
+beside it, one per machine): each message is claimed with a lease and its attempt counted before it
+is sent, so no two dispatchers send it at once. One that dies mid-send holds the message until the
+lease ends (`SWFLOW_OUTBOX_LEASE_SECONDS`, default 120); then another sends it again, with the same
+message id, so the receiver can drop the repeat."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from dataclasses import dataclass
+from datetime import timedelta
 
-from archive import due_messages, record_delivery
 from archive.db import read_session
 from archive.models import Person
+from archive.outbox import claim_next, record_delivery
 from config.clock import Clock, system_clock
 from config.settings import get_settings
 
 from .channels import AppriseSender, Sender
+from .message_ids import id_line, with_message_id
 from .render import render_message
 
-__all__ = ["DispatchReport", "dispatch_once"]
+__all__ = ["DispatchReport", "dispatch_once", "dispatcher_id", "lease_duration", "DEFAULT_LEASE_SECONDS"]
+
+DEFAULT_LEASE_SECONDS = 120.0
 
 
 @dataclass
@@ -23,26 +36,52 @@ class DispatchReport:
     failed: int = 0
 
 
+def lease_duration() -> timedelta:
+    """How long a claimed message stays with its dispatcher: longer than the slowest send."""
+    seconds = float(os.environ.get("SWFLOW_OUTBOX_LEASE_SECONDS") or DEFAULT_LEASE_SECONDS)
+    if seconds <= 0:
+        raise ValueError(f"SWFLOW_OUTBOX_LEASE_SECONDS 必须大于 0（现为 {seconds}）")
+    return timedelta(seconds=seconds)
+
+
+def dispatcher_id() -> str:
+    """host:pid:random, at most 64 characters (outbox.claimed_by)."""
+    return f"{socket.gethostname()[:44]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 def _recipient_name(person_id: str) -> str:
     with read_session() as session:
         person = session.get(Person, person_id)
         return person.name if person else person_id
 
 
-def dispatch_once(sender: Sender | None = None, clock: Clock = system_clock) -> DispatchReport:
-    """Send every message that is due now, once each; the outbox row records the result."""
+def dispatch_once(
+    sender: Sender | None = None,
+    clock: Clock = system_clock,
+    *,
+    lease: timedelta | None = None,
+    limit: int = 100,
+    dispatcher: str | None = None,
+) -> DispatchReport:
+    """Send up to `limit` messages that are due now, once each; the outbox row records the result."""
     sender = sender or AppriseSender()
+    lease = lease or lease_duration()
+    by = dispatcher or dispatcher_id()
     report = DispatchReport()
     max_attempts = get_settings().max_send_attempts
-    for message in due_messages(clock()):
+    for _ in range(limit):
+        message = claim_next(clock(), by=by, lease=lease, max_attempts=max_attempts)
+        if message is None:
+            break
         context = {
             **message.context,
             "recipient_id": message.recipient_id,
             "recipient_name": _recipient_name(message.recipient_id),
         }
         rendered = render_message(message.template, context)
-        ok, error = sender.send(message.channel, rendered.title, rendered.body)
-        status = record_delivery(message.id, ok=ok, now=clock(), error=error, max_attempts=max_attempts)
+        body = f"{rendered.body}\n\n{id_line(message.message_id)}"
+        ok, error = sender.send(with_message_id(message.channel, message.message_id), rendered.title, body)
+        status = record_delivery(message.id, by=by, ok=ok, now=clock(), error=error, max_attempts=max_attempts)
         if status == "sent":
             report.sent += 1
         elif status == "failed":

@@ -412,7 +412,11 @@ def test_each_channel_gets_the_message_once(wang_told_twice: str, mailbox: Mailb
     assert mail["Subject"] == posted["title"] and wang_told_twice in posted["title"] and "需求评估" in posted["title"]
     assert "王社工" in posted["message"] and "需求评估" in posted["message"]
     plain = mail.get_body(preferencelist=("plain",))
-    assert plain is not None and _flat(plain.get_content()) == _flat(posted["message"])
+    assert plain is not None
+    mail_text, _, mail_id = plain.get_content().strip().rpartition("\n")
+    posted_text, _, posted_id = posted["message"].rpartition("\n")
+    assert _flat(mail_text) == _flat(posted_text)
+    assert mail_id.startswith("消息编号：swflow-") and posted_id.startswith("消息编号：swflow-") and mail_id != posted_id
     assert receiver.messages == [("/wang.worker", posted)]
     assert [m["status"] for m in archive.list_messages()] == ["sent", "sent"]
 
