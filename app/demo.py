@@ -97,7 +97,7 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
         try:
             wait_until("编排服务就绪", _deployment_ready, timeout=180)
             print(f"编排服务已就绪（{time.monotonic() - started:.1f} 秒）")
-            from flows.control import start_project_run
+            from flows.launching import launch_project
 
             plan = archive.prepare_launch(
                 archive.LaunchRequest(
@@ -110,7 +110,7 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
                 ),
                 system_clock().date(),
             )
-            archive.record_launch(plan, start_project_run(plan.project_id), system_clock())
+            launch_project(plan)
             project_id = plan.project_id
             print(f"已启动项目 {project_id}（模板 {template_id}）")
             for index, stage in enumerate(archive.project_status(project_id)["stages"]):

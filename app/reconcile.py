@@ -3,12 +3,14 @@ a restart, or a decision recorded while the run was still on its way to the gate
 
 from __future__ import annotations
 
+import sys
+
 from archive import undelivered_decisions
 from archive.history import copy_run_history, runs_to_finish
 from config.clock import system_clock
 from flows.control import resume_gate, run_states
 
-__all__ = ["resume_decided_gates", "archive_finished_runs"]
+__all__ = ["resume_decided_gates", "archive_finished_runs", "recover_stranded"]
 
 
 def resume_decided_gates() -> int:
@@ -17,6 +19,16 @@ def resume_decided_gates() -> int:
         if resume_gate(flow_run_id, decision_id):
             resumed += 1
     return resumed
+
+
+def recover_stranded() -> int:
+    """Give every running project whose run is lost, ended, stuck or dead a new run."""
+    from flows.recovery import reconcile_runs
+
+    recovered = reconcile_runs()
+    for r in recovered:
+        print(f"项目 {r.project_id} 的流程已接续：{r.reason}（新运行 {r.new_run_id}）", file=sys.stderr, flush=True)
+    return len(recovered)
 
 
 def archive_finished_runs() -> int:

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import IO
 
 from config.errors import ServerNotRunningError, SwflowError
-from config.settings import Settings, get_settings, prefect_env
+from config.settings import Settings, ensure_api_secret, get_settings, prefect_env
 
 __all__ = ["Supervisor", "serve_forever", "state_file"]
 
@@ -46,8 +46,10 @@ def _pid_alive(pid: int) -> bool:
 
 class Supervisor:
     def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or get_settings()
+        # the embedded API takes only swflow's processes: they all read the secret from swflow.env
+        self.settings = ensure_api_secret(settings or get_settings())
         self.env = {**os.environ, **prefect_env(self.settings)}
+        self.next_reconcile = 0.0
         self.logs = self.settings.home / "logs"
         self.server: subprocess.Popen[bytes] | None = None
         self.runner: subprocess.Popen[bytes] | None = None
@@ -84,6 +86,19 @@ class Supervisor:
             self.server = self._start_server()
         elif not api_is_up(timeout=5):
             raise ServerNotRunningError(f"外部 Prefect API {self.settings.api_url} 无响应")
+        self._start_runner()
+
+    @property
+    def embedded(self) -> bool:
+        return self.settings.prefect_api_url is None
+
+    def _start_runner(self) -> None:
+        """The embedded serve's runner is the only one: runs it left Pending or Running are dead."""
+        if self.embedded:
+            from flows.recovery import abandon_orphaned_runs
+
+            if abandoned := abandon_orphaned_runs():
+                print(f"上次中断的 {abandoned} 个流程运行已标记为崩溃，将从档案接续", file=sys.stderr, flush=True)
         self.runner = self._spawn("runner", [sys.executable, "-m", "flows.runner"])
 
     def _start_server(self) -> subprocess.Popen[bytes]:
@@ -115,20 +130,39 @@ class Supervisor:
         """One round of the background duties; a failing duty is reported, never fatal."""
         from notifications import dispatch_once
 
-        from .reconcile import archive_finished_runs, resume_decided_gates
+        from .reconcile import archive_finished_runs, recover_stranded, resume_decided_gates
 
         dispatch_once()
         resume_decided_gates()
+        if time.monotonic() >= self.next_reconcile:
+            self.next_reconcile = time.monotonic() + self.settings.reconcile_interval_seconds
+            recover_stranded()
         archive_finished_runs()
         if self.runner is not None and self.runner.poll() is not None and not self.stopping:
             print("runner 退出，正在重启", file=sys.stderr)
-            self.runner = self._spawn("runner", [sys.executable, "-m", "flows.runner"])
+            self._start_runner()
         if self.server is not None and self.server.poll() is not None and not self.stopping:
             print("Prefect 服务退出，正在重启", file=sys.stderr)
             self.server = self._start_server()
 
+    def _wait_for_runs_in_flight(self) -> None:
+        """A graceful stop lets runs that are executing reach their gate (seconds, usually); what
+        is still executing after the grace is cancelled by the runner and recovered at the next start."""
+        from flows.control import count_runs
+
+        deadline = time.monotonic() + self.settings.stop_grace_seconds
+        while time.monotonic() < deadline:
+            try:
+                if count_runs(["PENDING", "RUNNING"]) == 0:
+                    return
+            except SwflowError:
+                return  # no server to ask: nothing can be executing
+            time.sleep(0.5)
+
     def stop(self) -> None:
         self.stopping = True
+        if self.runner is not None and self.runner.poll() is None:
+            self._wait_for_runs_in_flight()
         for child in (self.runner, self.server):
             if child is not None and child.poll() is None:
                 child.terminate()

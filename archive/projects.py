@@ -76,7 +76,9 @@ def prepare_launch(request: LaunchRequest, today: date) -> LaunchPlan:
     )
 
 
-def record_launch(plan: LaunchPlan, flow_run_id: str, now: datetime) -> Project:
+def record_launch(plan: LaunchPlan, flow_run_id: str | None, now: datetime) -> Project:
+    """Record the project; without a run id it waits for its run (`archive.recovery.attach_run`),
+    which a busy or stopped orchestration server cannot take from it."""
     request = plan.request
     with unit_of_work() as session:
         project = Project(
@@ -91,6 +93,7 @@ def record_launch(plan: LaunchPlan, flow_run_id: str, now: datetime) -> Project:
             supervisor_id=request.supervisor_id,
             status=ProjectStatus.RUNNING,
             flow_run_id=flow_run_id,
+            run_state=None if flow_run_id else "Waiting",
             created_at=now,
         )
         session.add(project)

@@ -143,10 +143,10 @@ def apply_gate_reply(
             return _refuse(session, project, stage, attempt, decision_id, "这是前一步的审核，不是本轮的最终决定", now)
         kinds = {"approve": "approved", "return": "returned", "reject": "rejected"}
         kind = kinds[decision.outcome]
+        if decision.round != stage.round:  # an earlier round's decision, replayed: never applied twice
+            return _refuse(session, project, stage, attempt, decision_id, "决定属于另一轮审核", now)
         if decision.applied_at is not None:
             return GateOutcome(kind=kind, round=decision.round)  # type: ignore[arg-type]
-        if decision.round != stage.round:
-            return _refuse(session, project, stage, attempt, decision_id, "决定属于另一轮审核", now)
         decision.applied_at = now
         payload = {
             "stage": stage.key,

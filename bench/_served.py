@@ -32,7 +32,7 @@ def served_home(receiver: Receiver, label: str) -> Home:
 def launch(template: str = "elderly-care", name: str = "基准项目") -> str:
     import archive
     from config.clock import system_clock
-    from flows.control import start_project_run
+    from flows.launching import launch_project
 
     plan = archive.prepare_launch(
         archive.LaunchRequest(
@@ -45,7 +45,7 @@ def launch(template: str = "elderly-care", name: str = "基准项目") -> str:
         ),
         system_clock().date(),
     )
-    archive.record_launch(plan, start_project_run(plan.project_id), system_clock())
+    launch_project(plan)
     return plan.project_id
 
 

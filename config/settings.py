@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings", "home_dir", "prefect_env", "use_prefect_settings"]
+__all__ = [
+    "Settings",
+    "get_settings",
+    "home_dir",
+    "prefect_env",
+    "use_prefect_settings",
+    "ensure_api_secret",
+    "api_headers",
+]
 
 
 def home_dir() -> Path:
@@ -41,6 +51,20 @@ class Settings(BaseSettings):
     )
     digest: bool = Field(default=True, description="one deadline message per person per sweep")
     sweep_interval_minutes: int = 15
+    prefect_auth: SecretStr | None = Field(
+        default=None,
+        description="user:password of the Prefect API's basic auth; generated for the embedded server",
+    )
+    reconcile_interval_seconds: float = Field(default=15.0, gt=0, description="how often serve checks every run")
+    pending_bound_seconds: float = Field(default=120.0, gt=0, description="a run Pending longer has lost its runner")
+    heartbeat_seconds: float = Field(default=10.0, gt=0, description="how often a flow's process says it is alive")
+    dead_after_seconds: float = Field(
+        default=60.0, gt=0, description="a Running run whose process has said nothing for this long is dead"
+    )
+    scheduled_bound_seconds: float = Field(
+        default=3600.0, gt=0, description="a run still Scheduled this long after its start time is stranded"
+    )
+    stop_grace_seconds: float = Field(default=30.0, ge=0, description="a graceful stop waits this long for runs")
 
     @property
     def archive_url(self) -> str:
@@ -65,9 +89,39 @@ def get_settings() -> Settings:
     return Settings(_env_file=env_file if env_file.exists() else None)  # type: ignore[call-arg]
 
 
+def ensure_api_secret(settings: Settings) -> Settings:
+    """The embedded Prefect API takes only swflow's own processes: a secret in `swflow.env`
+    (readable by its owner only), made once. Returns the settings that carry it."""
+    if settings.prefect_auth is not None or settings.prefect_api_url is not None:
+        return settings
+    env_file = settings.home / "swflow.env"
+    settings.home.mkdir(parents=True, exist_ok=True)
+    line = f"SWFLOW_PREFECT_AUTH=swflow:{secrets.token_urlsafe(24)}\n"
+    with open(env_file, "a", encoding="utf-8") as out:
+        out.write(("# Prefect API 的访问口令（只供 swflow 自己的进程使用）\n" if out.tell() == 0 else "") + line)
+    os.chmod(env_file, 0o600)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def api_headers(settings: Settings) -> dict[str, str]:
+    """The Authorization header swflow's own REST calls carry (none when the API has no auth)."""
+    if settings.prefect_auth is None:
+        return {}
+    token = base64.b64encode(settings.prefect_auth.get_secret_value().encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
 def prefect_env(settings: Settings) -> dict[str, str]:
     """The Prefect settings every swflow process uses: its own home, one API, no telemetry."""
+    auth = {}
+    if settings.prefect_auth is not None:
+        secret = settings.prefect_auth.get_secret_value()
+        auth = {"PREFECT_API_AUTH_STRING": secret}
+        if settings.prefect_api_url is None:  # the embedded server checks it
+            auth["PREFECT_SERVER_API_AUTH_STRING"] = secret
     return {
+        **auth,
         "PREFECT_HOME": str(settings.prefect_home),
         "PREFECT_API_URL": settings.api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -7,17 +7,24 @@ and resumes a run need not pay for importing Prefect (about a second).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from config.errors import ServerNotRunningError, SwflowError
-from config.settings import get_settings
+from config.settings import api_headers, get_settings
 
 __all__ = [
     "DEPLOYMENT",
+    "RunInfo",
     "api_is_up",
     "start_project_run",
+    "read_runs",
+    "force_cancel",
+    "force_crashed",
+    "count_runs",
     "resume_gate",
     "run_state",
     "run_states",
@@ -31,13 +38,17 @@ def _api() -> str:
     return get_settings().api_url
 
 
+def _headers() -> dict[str, str]:
+    return api_headers(get_settings())
+
+
 def _not_running() -> ServerNotRunningError:
     return ServerNotRunningError(f"编排服务未运行（{_api()} 无响应）。请在另一个终端运行 `swflow serve`。")
 
 
 def api_is_up(timeout: float = 1.0) -> bool:
     try:
-        return httpx.get(f"{_api()}/health", timeout=timeout).status_code == 200
+        return httpx.get(f"{_api()}/health", timeout=timeout, headers=_headers()).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -57,7 +68,7 @@ def _call(method: str, path: str, attempts: int = 8, idempotent: bool = False, *
     for attempt in range(attempts):
         last = attempt == attempts - 1
         try:
-            response = httpx.request(method, f"{_api()}{path}", timeout=REQUEST_TIMEOUT, **kwargs)
+            response = httpx.request(method, f"{_api()}{path}", timeout=REQUEST_TIMEOUT, headers=_headers(), **kwargs)
         except httpx.ConnectError as exc:
             raise _not_running() from exc
         except httpx.TransportError as exc:  # a timeout or a dropped connection: busy, not down
@@ -80,8 +91,9 @@ def _check(response: httpx.Response) -> None:
         )
 
 
-def start_project_run(project_id: str) -> str:
-    """Create the project's flow run from the served deployment; returns its id."""
+def start_project_run(project_id: str, idempotency_key: str | None = None) -> str:
+    """Create the project's flow run from the served deployment; returns its id. The key (one per
+    project, or per recovery) makes a repeated create return the run made the first time."""
     found = _call("GET", f"/deployments/name/{DEPLOYMENT}", idempotent=True)
     if found.status_code == 404:
         raise ServerNotRunningError(f"部署 {DEPLOYMENT} 尚未注册：`swflow serve` 正在启动或未运行，请稍后再试。")
@@ -94,7 +106,7 @@ def start_project_run(project_id: str) -> str:
         json={
             "parameters": {"project_id": project_id},
             "name": f"project-{project_id}",
-            "idempotency_key": f"swflow-project-{project_id}",
+            "idempotency_key": idempotency_key or f"swflow-project-{project_id}",
         },
     )
     _check(created)
@@ -119,6 +131,7 @@ def resume_gate(flow_run_id: str, decision_id: int) -> bool:
             f"{_api()}/flow_runs/{flow_run_id}/resume",
             json={"run_input": {"decision_id": decision_id}},
             timeout=30,
+            headers=_headers(),
         )
     except httpx.HTTPError:
         return False
@@ -142,11 +155,12 @@ def describe_gate(flow_run_id: str, pause_key: str, text: str) -> bool:
 
     key = f"suspended-{pause_key}-description"
     try:
-        httpx.delete(f"{_api()}/flow_runs/{flow_run_id}/input/{key}", timeout=10)
+        httpx.delete(f"{_api()}/flow_runs/{flow_run_id}/input/{key}", timeout=10, headers=_headers())
         response = httpx.post(
             f"{_api()}/flow_runs/{flow_run_id}/input",
             json={"key": key, "value": json.dumps(text, ensure_ascii=False)},
             timeout=10,
+            headers=_headers(),
         )
     except httpx.HTTPError:
         return False
@@ -163,3 +177,81 @@ def run_states(flow_run_id: str) -> list[dict[str, Any]]:
         {"id": s["id"], "type": s["type"], "name": s["name"], "timestamp": s["timestamp"], "message": s.get("message")}
         for s in response.json()
     ]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A flow run as the server reports it: what the reconciler judges."""
+
+    id: str
+    state_type: str  # SCHEDULED, PENDING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED, CRASHED, …
+    state_name: str
+    state_since: datetime  # when it entered this state
+    expected_start: datetime | None
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def read_runs(flow_run_ids: list[str], batch: int = 200) -> dict[str, RunInfo]:
+    """The runs the server knows among `flow_run_ids`, a request per `batch`; a missing id is a run
+    the server has lost."""
+    found: dict[str, RunInfo] = {}
+    for start in range(0, len(flow_run_ids), batch):
+        ids = flow_run_ids[start : start + batch]
+        response = _call(
+            "POST",
+            "/flow_runs/filter",
+            idempotent=True,
+            json={"flow_runs": {"id": {"any_": ids}}, "limit": len(ids)},
+        )
+        _check(response)
+        for run in response.json():
+            state = run.get("state") or {}
+            since = _when(state.get("timestamp")) or _when(run.get("created"))
+            found[str(run["id"])] = RunInfo(
+                id=str(run["id"]),
+                state_type=str(state.get("type") or "SCHEDULED"),
+                state_name=str(state.get("name") or ""),
+                state_since=since or datetime.now(UTC),
+                expected_start=_when(run.get("expected_start_time")),
+            )
+    return found
+
+
+def _force_state(flow_run_id: str, kind: str, name: str, message: str) -> None:
+    response = _call(
+        "POST",
+        f"/flow_runs/{flow_run_id}/set_state",
+        idempotent=True,
+        json={"state": {"type": kind, "name": name, "message": message}, "force": True},
+    )
+    if response.status_code != 404:
+        _check(response)
+
+
+def force_cancel(flow_run_id: str, message: str) -> None:
+    """End a run that has been replaced, so that it cannot come back beside its successor."""
+    _force_state(flow_run_id, "CANCELLED", "Superseded", message)
+
+
+def force_crashed(flow_run_id: str, message: str) -> None:
+    """Say what is true of a run whose process is known to be gone."""
+    _force_state(flow_run_id, "CRASHED", "Crashed", message)
+
+
+def count_runs(state_types: list[str]) -> int:
+    """How many service-project runs are in these states (for a graceful stop)."""
+    response = _call(
+        "POST",
+        "/flow_runs/count",
+        idempotent=True,
+        json={
+            "flow_runs": {"state": {"type": {"any_": state_types}}},
+            "deployments": {"name": {"any_": [DEPLOYMENT.split("/")[1]]}},
+            "flows": {"name": {"any_": [DEPLOYMENT.split("/")[0]]}},
+        },
+    )
+    _check(response)
+    return int(response.json())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run
 from pydantic import Field
 
 from tasks import (
@@ -23,6 +24,8 @@ from tasks import (
     read_gate,
 )
 
+from .alive import alive
+
 __all__ = ["GateReply", "service_project", "FLOW_NAME"]
 
 FLOW_NAME = "service-project"
@@ -35,14 +38,20 @@ class GateReply(RunInput):
 
 
 def _pass_gate(ref: StageRef) -> str:
-    """Loop until the gate is approved or the project ends; returns the outcome kind."""
+    """Loop until the gate is approved or the project ends; returns the outcome kind.
+    Each turn either moves the project on or suspends under a key not used before (a refused
+    reply moves the key on), so a replayed resume cannot spin the run."""
+    waited_at: set[str] = set()
     while True:
         open_stage(ref)
         gate = read_gate(ref)
         if gate.project_status != "running":
             return "rejected"
         decision_id = gate.pending_decision_id
-        if decision_id is None:
+        if decision_id is None and gate.pause_key in waited_at:
+            pass  # the same key twice in one process: its stored reply came back; refuse it (new key)
+        elif decision_id is None:
+            waited_at.add(gate.pause_key)
             # a description only, never pre-filled values (DESIGN.md §3)
             wanted = GateReply.with_initial_data(description=gate_summary(ref))
             reply = suspend_flow_run(wait_for_input=wanted, key=gate.pause_key, timeout=None)
@@ -63,13 +72,15 @@ def _pass_gate(ref: StageRef) -> str:
 
 @flow(name=FLOW_NAME, persist_result=True, log_prints=True)
 def service_project(project_id: str) -> str:
-    plan = load_plan(project_id)
+    run_id = str(flow_run.id)
+    plan = load_plan(project_id, run_id)
     if plan.status != "running":
         return plan.status
-    for stage_key in plan.remaining_stages:
-        if _pass_gate(StageRef(project_id=project_id, stage_key=stage_key)) == "rejected":
-            return "terminated"
-    status = close_project(project_id)
-    if plan.remaining_stages:  # the last stage again, now that the run is about to complete
-        keep_stage_record(StageRef(project_id=project_id, stage_key=plan.remaining_stages[-1]))
-    return status
+    with alive(project_id, run_id):
+        for stage_key in plan.remaining_stages:
+            if _pass_gate(StageRef(project_id=project_id, stage_key=stage_key)) == "rejected":
+                return "terminated"
+        status = close_project(project_id)
+        if plan.remaining_stages:  # the last stage again, now that the run is about to complete
+            keep_stage_record(StageRef(project_id=project_id, stage_key=plan.remaining_stages[-1]))
+        return status

@@ -46,9 +46,22 @@ class ProjectPlan(BaseModel):
     remaining_stages: list[str]
 
 
-@task(cache_policy=NO_CACHE, retries=10, retry_delay_seconds=1)
-def load_plan(project_id: str) -> ProjectPlan:
-    """The stages still to pass. Retries while `swflow launch` is still committing the project."""
+class RunNotAttachedError(RuntimeError):
+    """The archive does not name this run yet: the launch or recovery is still committing it."""
+
+
+@task(cache_policy=NO_CACHE, retries=15, retry_delay_seconds=1)
+def load_plan(project_id: str, flow_run_id: str) -> ProjectPlan:
+    """The stages still to pass, if this run is the project's run: a run the archive does not name
+    (replaced by a recovery) stops as `superseded` instead of acting beside its successor.
+    Retries while `swflow launch` (or a recovery) is still committing the project or its run."""
+    from archive.recovery import current_run_of
+
+    current = current_run_of(project_id)
+    if current is None:
+        raise RunNotAttachedError(f"项目 {project_id} 尚未记录其流程运行")
+    if current != flow_run_id:
+        return ProjectPlan(project_id=project_id, status="superseded", remaining_stages=[])
     status, remaining = archive.remaining_stages(project_id)
     return ProjectPlan(project_id=project_id, status=status, remaining_stages=remaining)
 

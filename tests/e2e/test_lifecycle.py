@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.receiver import Receiver
@@ -90,7 +89,7 @@ def test_service_project_runs_all_four_stages_through_the_cli(served: Home, rece
     copies = [e["payload"] for e in events if e["kind"] == "run.history_copied"]
     assert {"Suspended", "Running", "Completed"} <= {name for c in copies for name in c["names"]}
     assert sum(c["new_states"] for c in copies) == copies[-1]["total"]  # each state stored once
-    artifact = httpx.get(f"{served.api}/artifacts/{project.lower()}-assessment/latest", timeout=5).json()
+    artifact = served.api_get(f"/artifacts/{project.lower()}-assessment/latest").json()
     assert "需求评估" in artifact["data"] and "赵某某" not in artifact["data"]
 
     # the worker heard of each opened stage round (5), the supervisor of each approval request (5)
@@ -166,5 +165,5 @@ def test_sweep_reminds_the_worker_and_the_watch_is_scheduled_in_serve(
     assert any(project in str(r) for r in reminders)
     events = [e for e in served.events(project) if e["kind"] == "deadline.escalated"]
     assert [e["payload"]["step"] for e in events] == ["due"]  # caught up once: not reminder, then due
-    watch = httpx.get(f"{served.api}/deployments/name/deadline-watch/swflow", timeout=5).json()
+    watch = served.api_get("/deployments/name/deadline-watch/swflow").json()
     assert watch["schedules"] and watch["schedules"][0]["schedule"]["interval"] > 0

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.e2e.test_lifecycle import SUPERVISOR, open_forms, waiting_at_the_first_gate
@@ -25,7 +25,8 @@ resume_flow_run(UUID(sys.argv[1]), run_input={"decision_id": int(sys.argv[2])})
 
 def resume_from_outside(home: Home, run_id: str, decision_id: int) -> None:
     """What someone typing into the Prefect UI does: resume with a value swflow never recorded."""
-    env = {**home.env, "PREFECT_API_URL": home.api}
+    secret = home.headers["Authorization"].split()[1]
+    env = {**home.env, "PREFECT_API_URL": home.api, "PREFECT_API_AUTH_STRING": base64.b64decode(secret).decode()}
     subprocess.run(
         [sys.executable, "-c", RESUME, run_id, str(decision_id)],
         env=env,
@@ -37,7 +38,7 @@ def resume_from_outside(home: Home, run_id: str, decision_id: int) -> None:
 
 def test_foreign_resume_is_refused_and_the_gate_suspends_again(served: Home, tmp_path: Path) -> None:
     project, run_id = waiting_at_the_first_gate(served, tmp_path, "外部输入")
-    described = httpx.get(f"{served.api}/flow_runs/{run_id}/input/suspended-assessment-gate-1-description")
+    described = served.api_get(f"/flow_runs/{run_id}/input/suspended-assessment-gate-1-description")
     description = json.loads(described.text)
     assert "需求评估" in description and "已提交" in description and "li.supervisor" in description
     assert "赵某某" not in description  # the sample's sensitive key_cases never reaches Prefect

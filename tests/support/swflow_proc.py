@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -59,6 +60,22 @@ class Home:
     def api(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """swflow's own credentials for the embedded API (from swflow.env, as its processes read them)."""
+        env = self.path / "swflow.env"
+        for line in env.read_text(encoding="utf-8").splitlines() if env.exists() else []:
+            if line.startswith("SWFLOW_PREFECT_AUTH="):
+                token = base64.b64encode(line.split("=", 1)[1].strip().encode()).decode()
+                return {"Authorization": f"Basic {token}"}
+        return {}
+
+    def api_get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.get(f"{self.api}{path}", headers=self.headers, timeout=5, **kwargs)
+
+    def api_post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.post(f"{self.api}{path}", headers=self.headers, timeout=10, **kwargs)
+
     def cli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [sys.executable, "-m", "app.cli", *args],
@@ -95,7 +112,7 @@ class Home:
             out = (self.path / "serve.out").read_text(errors="replace")
             raise AssertionError(f"swflow serve exited early:\n{out}")
         try:
-            r = httpx.get(f"{self.api}/deployments/name/service-project/swflow", timeout=1)
+            r = httpx.get(f"{self.api}/deployments/name/service-project/swflow", timeout=1, headers=self.headers)
         except httpx.HTTPError:
             return False
         return r.status_code == 200
@@ -107,7 +124,7 @@ class Home:
         self.serve_proc = None
 
     def run_state(self, flow_run_id: str) -> str:
-        r = httpx.get(f"{self.api}/flow_runs/{flow_run_id}", timeout=5)
+        r = self.api_get(f"/flow_runs/{flow_run_id}")
         r.raise_for_status()
         return str(r.json()["state"]["name"])
 
