@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from config.errors import NotFoundError
+from config.limits import get_limits
 from config.yaml_source import load_definition
 
 __all__ = ["Attachment", "FieldSpec", "FormSpec", "ShowIf", "load_form", "list_forms", "get_form", "model_for"]
@@ -170,12 +171,17 @@ def _field(spec: FieldSpec, owner: str) -> tuple[Any, Any]:
     constraints: dict[str, Any] = {"title": spec.label, "description": spec.help or None}
     if spec.type in ("integer", "number"):
         constraints.update(ge=spec.min, le=spec.max)
+    if spec.type == "number":
+        constraints.update(allow_inf_nan=False)
     if spec.type == "scale":
         constraints.update(ge=spec.min or 1, le=spec.max or 5)
     if spec.type == "person":
         constraints.update(pattern=r"^[a-z][a-z0-9._-]*$", max_length=64)
     if spec.type in ("text", "textarea"):
-        constraints.update(min_length=spec.min_length, max_length=spec.max_length, pattern=spec.pattern)
+        limits = get_limits()
+        ceiling = limits.text_chars if spec.type == "text" else limits.longtext_chars
+        longest = min(spec.max_length, ceiling) if spec.max_length is not None else ceiling
+        constraints.update(min_length=spec.min_length, max_length=longest, pattern=spec.pattern)
     if spec.type in ("multichoice", "table") and spec.required:
         constraints.update(min_length=1)
     extra: dict[str, Any] = {}
@@ -201,7 +207,7 @@ _models: dict[str, type[BaseModel]] = {}
 
 def model_for(form: FormSpec) -> type[BaseModel]:
     """The pydantic model that validates a submission of `form` (built once per definition)."""
-    key = form.model_dump_json()
+    key = form.model_dump_json() + repr(get_limits())  # the limits may be changed (SWFLOW_MAX_*)
     if key not in _models:
         _models[key] = _build_model(form.id.replace("-", "_"), form.fields)
     return _models[key]

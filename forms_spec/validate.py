@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from config.errors import FormError
+from config.errors import FormError, pydantic_rule
 
 from .spec import FieldSpec, FormSpec, model_for
 
@@ -15,31 +15,11 @@ __all__ = ["validate_submission", "form_schema", "mask_sensitive", "MASK"]
 MASK = "＊＊＊（敏感信息已隐藏）"
 
 
+_FORM_WORDS = {"extra_forbidden": "表单中没有此字段", "model_type": "必须是一行（键: 值）"}
+
+
 def _rule(item: Any) -> str:
-    kind, ctx = item["type"], item.get("ctx", {})
-    rules = {
-        "missing": "必填",
-        "extra_forbidden": "表单中没有此字段",
-        "string_too_short": f"至少 {ctx.get('min_length')} 个字",
-        "string_too_long": f"最多 {ctx.get('max_length')} 个字",
-        "too_short": f"至少 {ctx.get('min_length')} 项",
-        "greater_than_equal": f"不能小于 {ctx.get('ge')}",
-        "less_than_equal": f"不能大于 {ctx.get('le')}",
-        "literal_error": f"必须是以下之一：{ctx.get('expected')}",
-        "int_parsing": "必须是整数",
-        "int_from_float": "必须是整数",
-        "float_parsing": "必须是数字",
-        "date_from_datetime_parsing": "必须是日期（YYYY-MM-DD）",
-        "date_parsing": "必须是日期（YYYY-MM-DD）",
-        "date_type": "必须是日期（YYYY-MM-DD）",
-        "bool_parsing": "必须是 是/否（true/false）",
-        "string_type": "必须是文字",
-        "string_pattern_mismatch": f"格式不符（须匹配 {ctx.get('pattern')}）",
-        "dict_type": "必须是映射（键: 值）",
-        "list_type": "必须是列表",
-        "model_type": "必须是一行（键: 值）",
-    }
-    return str(rules.get(kind, item["msg"]))
+    return _FORM_WORDS.get(item["type"]) or pydantic_rule(item)
 
 
 def _label(form: FormSpec, loc: tuple[Any, ...]) -> str:
