@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from config.errors import NotFoundError
@@ -14,9 +18,75 @@ from .db import unit_of_work
 from .journal import PEOPLE_STREAM, append_event
 from .models import Person
 
-__all__ = ["PersonRecord", "Qualification", "PeopleFile", "import_people", "get_person"]
+__all__ = [
+    "NOTIFY_SCHEMES",
+    "address_problem",
+    "PersonRecord",
+    "Qualification",
+    "PeopleFile",
+    "import_people",
+    "get_person",
+]
 
 Role = Literal["manager", "supervisor", "worker", "director"]
+
+# The channels swflow sends to (README "Notification channels"; notifications/robots.py for the robots).
+NOTIFY_SCHEMES = frozenset(
+    {"mailto", "mailtos", "wecombot", "dingtalk", "feishu", "lark", "json", "jsons", "form", "forms"}
+)
+_ROBOTS = frozenset({"wecombot", "dingtalk", "feishu", "lark"})  # their host part is a token
+_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+
+
+def _link_local(host: str) -> bool:
+    """169.254.0.0/16 and fe80::/10, however the address is spelled (2852039166, ::ffff:169.254…)."""
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        try:
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return host.rstrip(".").lower() in _METADATA_HOSTS
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_link_local
+
+
+def address_problem(url: str) -> str | None:
+    """Why swflow would not send to this notification address, or None when it would."""
+    if "{" in url or "}" in url:
+        return f"含未替换的占位符（{url[:80]}）：请换成真实地址"
+    if any(ord(c) < 32 or c.isspace() for c in url):
+        return "不能含空白或控制字符"
+    scheme, sep, _ = url.partition("://")
+    if not sep or not scheme:
+        kinds = "、".join(f"{s}://" for s in sorted(NOTIFY_SCHEMES))
+        return f"不是通知地址（应以 {kinds} 之一开头）"
+    if scheme.lower() not in NOTIFY_SCHEMES:
+        return f"不支持的通知渠道 {scheme[:20]}://（可用：{'、'.join(sorted(NOTIFY_SCHEMES))}）"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "无法解析（不是有效的 URL）"
+    if scheme.lower() in _ROBOTS:
+        return None if host or "key=" in parts.query or "token=" in parts.query else f"缺少令牌（{scheme}://令牌）"
+    if not host:
+        return "缺少主机（如 json://主机/路径、mailto://smtp 主机:端口?to=…）"
+    if _link_local(host):
+        return f"不能发往链路本地或云元数据地址（{host}）"
+    return None
+
+
+def _checked_address(url: str) -> str:
+    problem = address_problem(url)
+    if problem is not None:
+        raise PydanticCustomError("notify_address", "{problem}", {"problem": problem})
+    return url
+
+
+NotifyAddress = Annotated[str, Field(max_length=2000), AfterValidator(_checked_address)]
 
 
 class Qualification(BaseModel):
@@ -33,7 +103,7 @@ class PersonRecord(BaseModel):
     name: str = Field(min_length=1)
     roles: list[Role] = Field(min_length=1)
     qualifications: list[Qualification] = []
-    notify: list[str] = Field(default=[], description="apprise URLs")
+    notify: list[NotifyAddress] = Field(default=[], max_length=20, description="apprise URLs swflow sends to")
     active: bool = True
     community: str | None = Field(default=None, min_length=1, max_length=200, description="§8.1.3 staffing")
 
