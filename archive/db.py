@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.errors import ArchiveNotInitialisedError
+from config.errors import ArchiveNotInitialisedError, StorageError
 from config.settings import get_settings
 
 __all__ = [
@@ -101,12 +102,70 @@ def _url(url: str | None) -> str:
     return url or get_settings().archive_url
 
 
+def _sqlite_path(url: str) -> Path | None:
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _may(path: Path, mode: int) -> bool:
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, mode, effective_ids=effective)
+
+
+def diagnose_archive(url: str) -> StorageError | None:
+    """Why a SQLite archive cannot be used, when the reason is the file or its folder (DESIGN.md §7:
+    everything lives under SWFLOW_HOME), not a missing archive; None when nothing is found."""
+    path = _sqlite_path(url)
+    if path is None or not path.parent.exists():
+        return None
+    home = path.parent
+    if not _may(home, os.X_OK) or (path.exists() and not _may(path, os.R_OK)):
+        return StorageError(f"SWFLOW_HOME {home} 或其中的档案库 {path.name} 不可读（没有权限）")
+    if not path.exists():
+        return None if _may(home, os.W_OK) else StorageError(f"SWFLOW_HOME {home} 不可写：无法在其中建立档案库")
+    with path.open("rb") as handle:
+        header = handle.read(16)
+    if header and header != b"SQLite format 3\x00":
+        return StorageError(f"档案库 {path} 已损坏（不是 SQLite 数据库）：请从备份恢复，或移走后重新运行 `swflow init`")
+    if not _may(home, os.W_OK) or not _may(path, os.W_OK):
+        return StorageError(
+            f"SWFLOW_HOME {home} 不可写：档案库 {path.name} 及其日志文件（-wal、-shm）须可写，读取时也是如此"
+        )
+    return None
+
+
+def storage_error(exc: DBAPIError, url: str) -> StorageError | None:
+    """A database error that is about the storage (full, read-only, damaged), as a sentence."""
+    message, state = str(exc.orig), getattr(exc.orig, "sqlstate", None)
+    if "database or disk is full" in message or state in ("53100", "53200"):
+        return StorageError("档案库所在的磁盘已满：本次操作没有保存任何内容，请腾出空间后重试")
+    if "disk I/O error" in message:
+        return StorageError("档案库读写出错（磁盘 I/O 错误）：本次操作没有保存任何内容")
+    if any(words in message for words in ("readonly database", "unable to open", "not a database", "malformed")):
+        return diagnose_archive(url) or StorageError(f"档案库无法打开或已损坏：{message[:200]}")
+    if state == "25006":
+        return StorageError("档案库是只读的：本次操作没有保存任何内容")
+    return None
+
+
+@contextmanager
+def _storage_errors(url: str) -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        mapped = storage_error(exc, url)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
 @contextmanager
 def unit_of_work(url: str | None = None) -> Iterator[Session]:
     """One write transaction: commit on success, roll everything back on any error."""
-    session = sessionmaker(engine_for(_url(url)), expire_on_commit=False)()
+    url = _url(url)
+    session = sessionmaker(engine_for(url), expire_on_commit=False)()
     try:
-        with session.begin():
+        with _storage_errors(url), session.begin():
             yield session
     finally:
         session.close()
@@ -123,9 +182,10 @@ def serialise_on(session: Session, name: str) -> None:
 
 @contextmanager
 def read_session(url: str | None = None) -> Iterator[Session]:
-    session = sessionmaker(engine_for(_url(url), writer=False), expire_on_commit=False)()
+    url = _url(url)
+    session = sessionmaker(engine_for(url, writer=False), expire_on_commit=False)()
     try:
-        with session.begin():
+        with _storage_errors(url), session.begin():
             yield session
     finally:
         session.close()
@@ -146,7 +206,7 @@ def migrate(url: str | None = None) -> None:
     from alembic import command
 
     url = _url(url)
-    with engine_for(url).begin() as connection:
+    with _storage_errors(url), engine_for(url).begin() as connection:
         cfg = _alembic_config(url)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
@@ -161,15 +221,19 @@ def _checked(url: str) -> bool:
                 return False
             version = connection.execute(text("SELECT version_num FROM alembic_version"))
             return version.scalar() == HEAD
-    except OperationalError:
+    except DBAPIError:
         return False
 
 
 def ensure_current(url: str | None = None) -> None:
-    """Refuse to work on a missing or outdated archive, saying what to run."""
+    """Refuse to work on a missing or outdated archive, saying what to run; an archive that is
+    there but unreadable, read-only or damaged is named as such (running init would not help)."""
     url = _url(url)
     if not _checked(url):
         _checked.cache_clear()
+        problem = diagnose_archive(url)
+        if problem is not None:
+            raise problem
         raise ArchiveNotInitialisedError(f"档案库 {url} 不存在或版本不是最新：请先运行 `swflow init`")
 
 

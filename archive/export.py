@@ -7,6 +7,9 @@ team, its supervisor, and directors). Channel addresses (which hold tokens) neve
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.errors import NotFoundError, RefusedError
+from config.errors import FormError, NotFoundError, RefusedError, StorageError, os_error_text
 from forms_spec import FormSpec, mask_sensitive
 
 from .chain import canonical_json
@@ -105,17 +108,63 @@ def project_data(project_id: str, viewer: str | None) -> dict[str, Any]:
     return data
 
 
+DOSSIER_FILES = {"data": "data.json", "html": "index.html", "xlsx": "tables.xlsx"}
+
+
+def _check_out(out: Path) -> None:
+    """Refuse, before anything is read or written, an --out that would write somewhere else."""
+
+    def refuse(why: str) -> FormError:
+        return FormError(f"--out：{out} {why}", [("--out", why)])
+
+    if out.is_symlink():
+        raise refuse("是符号链接：请给出一个真实的目录")
+    if out.exists() and not out.is_dir():
+        raise refuse("已存在且不是目录")
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        raise refuse(f"的上级目录 {parent} 不存在")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise refuse(f"的上级目录 {parent} 不可写")
+    for name in DOSSIER_FILES.values():
+        target = out / name
+        if target.is_symlink():
+            raise refuse(f"中的 {name} 是符号链接：导出不会写到链接指向的地方")
+        if target.exists() and not target.is_file():
+            raise refuse(f"中的 {name} 已存在且不是普通文件")
+
+
 def export_project(project_id: str, out: Path, viewer: str | None, now: datetime) -> dict[str, Path]:
-    """Write the dossier into `out` and record the export as an event of the project."""
+    """Write the dossier into `out`: into a folder beside it first, recorded as an event of the
+    project, and only then moved into place, so no file leaves without its record."""
     from .dossier import render_dossier, write_tables_xlsx
 
+    _check_out(out)
     data = project_data(project_id, viewer)
     data["exported_at"] = now.isoformat()
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"data": out / "data.json", "html": out / "index.html", "xlsx": out / "tables.xlsx"}
-    paths["data"].write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-    paths["html"].write_text(render_dossier(data), encoding="utf-8")
-    write_tables_xlsx(data, paths["xlsx"])
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.absolute().parent))
+    try:
+        try:
+            (staging / DOSSIER_FILES["data"]).write_text(
+                json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8"
+            )
+            (staging / DOSSIER_FILES["html"]).write_text(render_dossier(data), encoding="utf-8")
+            write_tables_xlsx(data, staging / DOSSIER_FILES["xlsx"])
+        except OSError as exc:
+            raise StorageError(f"导出没有完成，什么也没有留下：{os_error_text(exc)}") from exc
+        _record_export(project_id, data, viewer, now)
+        paths = {kind: out / name for kind, name in DOSSIER_FILES.items()}
+        if not out.exists():
+            staging.rename(out)
+        else:
+            for kind, name in DOSSIER_FILES.items():
+                os.replace(staging / name, paths[kind])  # replaces a link itself, never writes through it
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return paths
+
+
+def _record_export(project_id: str, data: dict[str, Any], viewer: str | None, now: datetime) -> None:
     with unit_of_work() as session:
         append_event(
             session,
@@ -130,7 +179,6 @@ def export_project(project_id: str, out: Path, viewer: str | None, now: datetime
                 "data_sha256": _sha(canonical_json(data)),
             },
         )
-    return paths
 
 
 def _sha(text: str) -> str:
@@ -139,45 +187,89 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _parse(model: type[Any], row: dict[str, Any]) -> Any:
+def _bad(where: str, rule: str) -> FormError:
+    return FormError(f"档案文件不完整或格式不对：{where} {rule}，没有导入任何内容", [(where, rule)])
+
+
+def _parse(model: type[Any], row: Any, where: str) -> Any:
+    """One exported row as a model, each value of its column's type (the file may have been edited)."""
+    if not isinstance(row, dict):
+        raise _bad(where, "必须是映射（键: 值）")
     values = {}
     for column in model.__table__.columns:
         if column.key not in row:
             continue
         value = row[column.key]
-        if value is not None and isinstance(column.type, UtcDateTime):
-            value = datetime.fromisoformat(value)
+        try:
+            expected: Any = datetime if isinstance(column.type, UtcDateTime) else column.type.python_type
+        except NotImplementedError:  # JSON columns take any JSON
+            expected = object
+        if value is not None and expected is datetime:
+            try:
+                value = datetime.fromisoformat(value) if isinstance(value, str) else None
+            except ValueError:
+                value = None
+            if value is None or value.tzinfo is None:
+                raise _bad(f"{where}.{column.key}", "必须是带时区的 ISO 8601 时间")
+        elif value is not None and not isinstance(value, expected) and not (expected is float and type(value) is int):
+            raise _bad(f"{where}.{column.key}", f"类型不对（应为 {expected.__name__}）")
         values[column.key] = value
     return model(**values)
 
 
-def import_project(data: dict[str, Any]) -> str:
-    """Load an exported project into this archive: the same rows, the same events, the same hashes."""
-    if {k: data.get(k) for k in FORMAT} != FORMAT:
-        raise RefusedError(f"不是 swflow 项目档案（需要 {FORMAT}）")
+def _check_shape(data: Any) -> None:
+    if not isinstance(data, dict) or {k: data.get(k) for k in FORMAT} != FORMAT:
+        raise FormError(f"不是 swflow 项目档案（需要 {FORMAT}）", [("format", "swflow-project-archive")])
+    if not isinstance(data.get("project"), dict) or not isinstance(data["project"].get("id"), str):
+        raise _bad("project", "须有项目编号 id")
+    for name in ["people", "events", *(n for n, _ in TABLES)]:
+        if not isinstance(data.get(name), list):
+            raise _bad(name, "必须是列表")
+    for index, person in enumerate(data["people"]):
+        if not isinstance(person, dict) or set(person) != {"id", "name", "roles", "qualifications"}:
+            raise _bad(f"people[{index}]", "须恰有 id、name、roles、qualifications")
+    head = data.get("head")
+    if head is not None and (not isinstance(head, dict) or set(head) != {"seq", "hash"}):
+        raise _bad("head", "须是 {seq, hash} 或 null")
+
+
+def import_project(data: Any) -> str:
+    """Load an exported project into this archive: the same rows, the same events, the same hashes.
+    A file that is not a whole export is refused (exit 2) with nothing written."""
+    from sqlalchemy.exc import StatementError
+
+    _check_shape(data)
+    try:
+        return _import(data)
+    except StatementError as exc:  # a row the archive's constraints refuse: the file was edited
+        raise _bad("记录", f"不符合档案库的约束（{type(exc.orig).__name__}）") from exc
+
+
+def _import(data: dict[str, Any]) -> str:
     project_id = str(data["project"]["id"])
+    stream = project_stream(project_id)
     with unit_of_work() as session:
         if session.get(Project, project_id) is not None:
             raise RefusedError(f"项目 {project_id} 已在本档案库中，不能重复导入")
-        for person in data["people"]:
-            if session.get(Person, person["id"]) is None:
-                session.add(
-                    Person(
-                        **person,
-                        notify=[],
-                        active=False,
-                        updated_at=datetime.fromisoformat(data["project"]["created_at"]),
-                    )
-                )
+        for index, row in enumerate(data["people"]):
+            values = {**row, "notify": [], "active": False, "updated_at": data["project"].get("created_at")}
+            person = _parse(Person, values, f"people[{index}]")
+            if session.get(Person, person.id) is None:
+                session.add(person)
         session.flush()
-        session.add(_parse(Project, data["project"]))
+        session.add(_parse(Project, data["project"], "project"))
         session.flush()
-        for name, model in TABLES:
-            session.add_all(_parse(model, row) for row in data[name])
+        tables: list[tuple[str, type[Any]]] = [*TABLES, ("events", Event)]
+        for name, model in tables:
+            rows = [_parse(model, row, f"{name}[{i}]") for i, row in enumerate(data[name])]
+            if any(getattr(r, "project_id", project_id) != project_id for r in rows) or any(
+                getattr(r, "stream", stream) != stream for r in rows
+            ):
+                raise _bad(name, f"只能含项目 {project_id} 的记录")
+            session.add_all(rows)
             session.flush()
-        session.add_all(_parse(Event, row) for row in data["events"])
         if data["head"]:
-            session.add(EventHead(stream=project_stream(project_id), **data["head"]))
+            session.add(_parse(EventHead, {**data["head"], "stream": project_stream(project_id)}, "head"))
         session.flush()
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             _advance_sequences(session)
