@@ -142,20 +142,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Field names of the domain's input models, as a person reads them (a ValidationError names the field).
+FIELD_TITLES = {
+    "template_id": "模板",
+    "name": "名称（--name）",
+    "community": "社区（--community）",
+    "manager_id": "项目主管（--manager）",
+    "supervisor_id": "督导（--supervisor）",
+    "worker_ids": "社工（--worker）",
+    "occurred_at": "发生时间（--at）",
+    "due": "期限（--due）",
+    "birth_year": "出生年份（--birth-year）",
+    "phone": "联系电话（--phone）",
+    "gender": "性别（--gender）",
+}
+
+
+def _argument_problem(argv: Sequence[str]) -> str | None:
+    """An argument no command takes: one with a NUL character or longer than any text swflow keeps."""
+    from config.limits import get_limits
+
+    longest = get_limits().longtext_chars
+    for index, value in enumerate(argv):
+        option = argv[index - 1] if index and argv[index - 1].startswith("-") else f"第 {index + 1} 个参数"
+        if "\x00" in value:
+            return f"{option}：不能含 NUL（\\0）字符"
+        if len(value) > longest:
+            return f"{option}：超过 {longest} 个字（SWFLOW_MAX_LONGTEXT_CHARS）"
+    return None
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (`swflow status | head`): stop writing, without a second error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - kept open until exit
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = _argument_problem(argv)
+    if problem is not None:
+        print(f"错误：{problem}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     home = getattr(args, "init_home", None) or args.home
     if home:
         os.environ["SWFLOW_HOME"] = os.path.abspath(home)
-    from config.errors import SwflowError
+    from pydantic import ValidationError
+
+    from config.errors import SwflowError, form_error_from_validation, os_error_text
 
     from . import commands
 
     try:
-        return commands.run(args)
+        code = commands.run(args)
+        sys.stdout.flush()
+        return code
     except SwflowError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
+    except ValidationError as exc:  # a domain input model refused the arguments
+        error = form_error_from_validation(exc, "输入", FIELD_TITLES)
+        print(f"错误：{error}", file=sys.stderr)
+        return error.exit_code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a reader that closed the pipe
+    except OSError as exc:
+        print(f"错误：{os_error_text(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except Exception:  # the last line of defence: say it is ours, keep the trace

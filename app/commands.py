@@ -10,31 +10,39 @@ from pathlib import Path
 from typing import Any
 
 from config.clock import SHANGHAI, local_text, system_clock
-from config.errors import FormError, RefusedError
+from config.errors import FormError, RefusedError, StorageError, os_error_text
 from config.settings import get_settings
 
 from . import registry_cli
 from .quality_commands import QUALITY_COMMANDS
 
-__all__ = ["run", "read_data_file"]
+__all__ = ["run", "read_data_file", "parse_now"]
 
 
 def _print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False))
 
 
-def read_data_file(path: str) -> Any:
-    """Form data from YAML or JSON; a bad file is bad input (exit 2), naming the file."""
-    import yaml
+def read_data_file(path: str, flag: str = "--data") -> Any:
+    """Data from a YAML or JSON file; a bad file is bad input (exit 2) naming the file and the rule:
+    too big (checked before reading), not UTF-8, not YAML/JSON, NaN, too deep, too long a text."""
+    from config.limits import read_input_file
 
-    file = Path(path)
-    if not file.is_file():
-        raise FormError(f"--data：文件 {path} 不存在", [("--data", "文件必须存在")])
+    return read_input_file(path, flag)
+
+
+def parse_now(value: str | None, flag: str = "--now") -> datetime:
+    """`--now` (ISO 8601; without a zone, Beijing time), or the clock when it is not given."""
+    if value is None:
+        return system_clock()
     try:
-        text = file.read_text(encoding="utf-8")
-        return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise FormError(f"--data：{path} 不是有效的 YAML/JSON：{exc}", [("--data", "格式")]) from exc
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise FormError(
+            f"{flag}：{value[:80]} 不是 ISO 8601 时间（例如 2026-03-02T09:00:00，无时区按北京时间）",
+            [(flag, "ISO 8601 时间")],
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
 def _archive() -> Any:
@@ -48,15 +56,18 @@ def cmd_init(args: argparse.Namespace) -> int:
     import archive
 
     settings = get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
     env_file = settings.home / "swflow.env"
-    if not env_file.exists():
-        env_file.write_text(
-            "# swflow 设置；环境变量 SWFLOW_* 优先于此文件\n"
-            f"SWFLOW_PREFECT_PORT={settings.prefect_port}\n"
-            "# SWFLOW_DATABASE_URL=postgresql://user@host/db\n",
-            encoding="utf-8",
-        )
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        if not env_file.exists():
+            env_file.write_text(
+                "# swflow 设置；环境变量 SWFLOW_* 优先于此文件\n"
+                f"SWFLOW_PREFECT_PORT={settings.prefect_port}\n"
+                "# SWFLOW_DATABASE_URL=postgresql://user@host/db\n",
+                encoding="utf-8",
+            )
+    except OSError as exc:
+        raise StorageError(f"SWFLOW_HOME {settings.home} 不可写：{os_error_text(exc)}") from exc
     archive.migrate()
     print(f"已初始化 {settings.home}\n  档案库：{settings.archive_url}\n  设置：{env_file}")
     return 0
@@ -75,18 +86,36 @@ def cmd_people(args: argparse.Namespace) -> int:
         for p in [] if args.json else people:
             print(f"{p['id']:<16} {p['name']:<8} {'、'.join(p['roles'])}  通知渠道 {p['channels']}")
         return 0
-    data = read_data_file(args.file)
+    data = read_data_file(args.file, "people import")
     try:
         people_file = arch.PeopleFile.model_validate(data)
     except ValidationError as exc:
-        from config.yaml_source import describe_validation_error
-
-        problems = describe_validation_error(exc)
-        lines = "\n".join(f"  - {loc}：{rule}" for loc, rule in problems)
-        raise FormError(f"{args.file} 有错误：\n{lines}", problems) from exc
+        raise _people_error(exc, data, args.file) from exc
     added, updated = arch.import_people(people_file.people, actor="cli", now=system_clock())
     print(f"已导入人员：新增 {added}，更新 {updated}")
     return 0
+
+
+def _people_error(exc: Any, data: Any, file: str) -> FormError:
+    """Each problem of a people file named by the person (their id) and, for an address, its index."""
+    from config.errors import pydantic_rule
+
+    rows = data.get("people") if isinstance(data, dict) else None
+    problems: list[tuple[str, str]] = []
+    for item in exc.errors():
+        loc = tuple(item["loc"])
+        where = ".".join(str(p) for p in loc) or "(整个文件)"
+        if len(loc) >= 2 and loc[0] == "people" and isinstance(loc[1], int) and isinstance(rows, list):
+            row = rows[loc[1]] if loc[1] < len(rows) else None
+            who = f"第 {loc[1] + 1} 位人员" + (f" {row['id']}" if isinstance(row, dict) and "id" in row else "")
+            rest = loc[2:]
+            if len(rest) == 2 and rest[0] == "notify" and isinstance(rest[1], int):
+                where = f"{who} 的第 {rest[1] + 1} 个通知地址（notify[{rest[1]}]）"
+            else:
+                where = f"{who}（{'.'.join(str(p) for p in rest) or '整条'}）"
+        problems.append((where, pydantic_rule(item)))
+    lines = "\n".join(f"  - {loc}：{rule}" for loc, rule in problems)
+    return FormError(f"{file} 有 {len(problems)} 处错误，没有导入任何人员：\n{lines}", problems)
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -95,6 +124,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
     if args.templates_command == "validate":
         from forms_spec import check_template_forms
 
+        read_data_file(args.file, "templates validate")  # size, nesting, NaN: before the loader parses it
         template = load_template(Path(args.file))
         check_template_forms(template, args.file)
         print(f"{args.file}：模板 {template.id} v{template.version} 有效")
@@ -169,7 +199,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-    from flows.control import start_project_run
+    from flows.launching import launch_project
 
     arch = _archive()
     request = arch.LaunchRequest(
@@ -181,8 +211,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
         worker_ids=args.worker,
     )
     plan = arch.prepare_launch(request, system_clock().date())
-    run_id = start_project_run(plan.project_id)
-    arch.record_launch(plan, run_id, system_clock())
+    if launch_project(plan) is None:
+        print("项目已记录；编排服务暂不可用，`swflow serve` 运行时会自动为它创建流程运行", file=sys.stderr)
     print(plan.project_id)
     return 0
 
@@ -304,11 +334,10 @@ def _archive_files(args: argparse.Namespace) -> int:
             print(f"{kind:<5} {path}")
         return 0
     if args.archive_command == "import":
-        data = read_data_file(args.file)
+        data = read_data_file(args.file, "archive import")
         print(f"已导入项目 {import_project(data)}，事件链校验通过")
         return 0
-    now = datetime.fromisoformat(args.now) if args.now else system_clock()
-    rows = records_due_for_review(now if now.tzinfo else now.replace(tzinfo=SHANGHAI))
+    rows = records_due_for_review(parse_now(args.now))
     if args.json:
         _print_json(rows)
     elif not rows:
@@ -331,10 +360,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     _archive()
     if args.now:
-        try:
-            os.environ["SWFLOW_NOW"] = datetime.fromisoformat(args.now).isoformat()
-        except ValueError as exc:
-            raise FormError(f"--now：{args.now} 不是 ISO 8601 时间", [("--now", "ISO 8601")]) from exc
+        os.environ["SWFLOW_NOW"] = parse_now(args.now).isoformat()
     report = sweep(system_clock())
     if args.json:
         _print_json(asdict(report))
