@@ -97,8 +97,11 @@ class Supervisor:
         if self.embedded:
             from flows.recovery import abandon_orphaned_runs
 
-            if abandoned := abandon_orphaned_runs():
-                print(f"上次中断的 {abandoned} 个流程运行已标记为崩溃，将从档案接续", file=sys.stderr, flush=True)
+            try:
+                if abandoned := abandon_orphaned_runs():
+                    print(f"上次中断的 {abandoned} 个流程运行已标记为崩溃，将从档案接续", file=sys.stderr, flush=True)
+            except SwflowError as exc:  # the reconciler's bounds find them later
+                print(f"检查上次中断的流程运行时出错：{exc}", file=sys.stderr, flush=True)
         self.runner = self._spawn("runner", [sys.executable, "-m", "flows.runner"])
 
     def _start_server(self) -> subprocess.Popen[bytes]:

@@ -280,7 +280,8 @@ def delegate_gate(project_id: str, stage_key: str, by: str, to: str, now: dateti
 
 
 def gate_summary(project_id: str, stage_key: str) -> str:
-    """What is to be decided, for the Prefect UI and people: no form content, so nothing sensitive."""
+    """What is to be decided, for the Prefect UI: no form content and no free-text comment (either
+    may name a service recipient), so nothing sensitive leaves the archive."""
     from .db import read_session
 
     with read_session() as session:
@@ -307,8 +308,8 @@ def gate_summary(project_id: str, stage_key: str) -> str:
             local = item.submitted_at.astimezone(SHANGHAI) if item.submitted_at else None
             state = f"已提交 {local:%Y-%m-%d %H:%M}" if local else "未提交"
             lines.append(f"- {title}（{item.form_id}）：{state}")
-        if previous:
-            lines.append(f"上轮退回意见：{previous}")
+        if previous is not None:  # the comment itself may name a person: it stays in the archive
+            lines.append("上轮已退回修改（退回意见只在档案中查看）")
         lines.append(
             f"请用 swflow approve|return|reject {project.id} {stage.key} --by <审核人> 决定；"
             "在此界面直接恢复不会被接受。"

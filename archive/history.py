@@ -1,5 +1,5 @@
 """What the archive keeps of Prefect: the run's state as the flow reports it, its state history,
-and a stage summary for operators (no form content, so nothing sensitive)."""
+and a stage summary for operators (no form content or comment, so nothing sensitive)."""
 
 from __future__ import annotations
 
@@ -91,9 +91,10 @@ def stage_summary_markdown(project_id: str, stage_key: str) -> str:
                 f"| {item.round} | {title} | {item.activity or '-'} | {item.assignee_id} | {item.status} "
                 f"| {item.due_at:%Y-%m-%d} |"
             )
-        lines += ["", "| 轮次 | 步骤 | 决定 | 审核人 | 意见 |", "|---|---|---|---|---|"]
+        # no comment column: a supervisor's free text may name a person (it stays in the archive)
+        lines += ["", "| 轮次 | 步骤 | 决定 | 审核人 |", "|---|---|---|---|"]
         for d in decisions:
-            lines.append(f"| {d.round} | {d.step} | {d.outcome} | {d.decided_by} | {d.comment or '-'} |")
+            lines.append(f"| {d.round} | {d.step} | {d.outcome} | {d.decided_by} |")
         return "\n".join(lines)
 
 

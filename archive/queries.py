@@ -116,6 +116,7 @@ def project_status(project_id: str) -> dict[str, Any]:
             "template": {"id": project.template_id, "version": project.template_version},
             "status": project.status,
             "flow_run_id": project.flow_run_id,
+            "run_state": project.run_state,
             "created_at": iso(project.created_at),
             "closed_at": iso(project.closed_at),
             "team": [{"person": m.person_id, "role": m.role} for m in members],

@@ -54,6 +54,13 @@ class Home:
             "SWFLOW_DISPATCH_INTERVAL_SECONDS": "0.5",
             # tests run at any hour: deliver at once (holding is tested in tests/unit/test_deadlines.py)
             "SWFLOW_HOLD_OUTSIDE_WORKING_HOURS": "false",
+            # the reconciler checks every run each second; bounds stay well above a loaded machine's
+            # process start, so a slow run is never taken for a dead one
+            "SWFLOW_RECONCILE_INTERVAL_SECONDS": "1",
+            "SWFLOW_HEARTBEAT_SECONDS": "2",
+            "SWFLOW_DEAD_AFTER_SECONDS": "40",
+            "SWFLOW_PENDING_BOUND_SECONDS": "60",
+            "SWFLOW_STOP_GRACE_SECONDS": "20",
         }
 
     @property

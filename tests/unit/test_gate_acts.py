@@ -13,6 +13,7 @@ import yaml
 import archive
 import archive.projects
 from app.cli import main
+from archive.history import stage_summary_markdown
 from config.errors import AlreadyDecidedError, FormError, RefusedError
 from config.templates import load_template
 
@@ -547,14 +548,20 @@ def test_gate_summary_carries_no_sensitive_field(two_step: str, sample_forms: di
         assert sensitive not in summary
 
 
-def test_gate_summary_after_a_return_quotes_the_comment(awaiting_assessment: str, sample_forms: dict[str, Any]) -> None:
-    _apply(awaiting_assessment, _decide(awaiting_assessment, SUPERVISOR, "return", "请补充独居老人名册").decision_id)
+def test_gate_summary_after_a_return_says_so_without_the_comment(
+    awaiting_assessment: str, sample_forms: dict[str, Any]
+) -> None:
+    """The Prefect UI is an operator's console: a comment that may name a person stays in the archive."""
+    comment = "请补充独居老人王某某的情况"
+    _apply(awaiting_assessment, _decide(awaiting_assessment, SUPERVISOR, "return", comment).decision_id)
     archive.submit_form(awaiting_assessment, "needs-assessment", WORKER, sample_forms["needs-assessment-revised"], NOW)
 
     summary = archive.gate_summary(awaiting_assessment, "assessment")
+    markdown = stage_summary_markdown(awaiting_assessment, "assessment")
 
-    assert "第 2 轮审核" in summary
-    assert "上轮退回意见：请补充独居老人名册" in summary
+    assert "第 2 轮审核" in summary and "上轮已退回修改" in summary
+    assert "王某某" not in summary and "王某某" not in markdown
+    assert "return" in markdown and SUPERVISOR in markdown
 
 
 def test_gate_summary_shows_submission_time_in_local_time(awaiting_assessment: str) -> None:
