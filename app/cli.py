@@ -7,6 +7,9 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from functools import cache
+
+from config.limits import record_id
 
 from . import registry_cli
 from .quality_cli import add_quality_commands
@@ -113,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add(notes, "dispatch", "立即发送到期的通知（一次）")
     p = _add(notes, "resend", "重新发送失败的通知")
-    p.add_argument("ids", nargs="*", type=int, help="通知编号；不写则重发全部失败的通知")
+    p.add_argument("ids", nargs="*", type=record_id, help="通知编号；不写则重发全部失败的通知")
 
     p = _add(sub, "sweep", "检查一次期限：提醒、升级（deadline_watch 的一次执行）")
     p.add_argument("--now", help="按这个时间检查（ISO 8601，无时区按北京时间）")
@@ -158,6 +161,12 @@ FIELD_TITLES = {
 }
 
 
+@cache
+def _parser() -> argparse.ArgumentParser:
+    """Built once per process: building it costs more than most commands (gettext per help text)."""
+    return build_parser()
+
+
 def _argument_problem(argv: Sequence[str]) -> str | None:
     """An argument no command takes: one with a NUL character or longer than any text swflow keeps."""
     from config.limits import get_limits
@@ -187,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem is not None:
         print(f"错误：{problem}", file=sys.stderr)
         return 2
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     home = getattr(args, "init_home", None) or args.home
     if home:
         os.environ["SWFLOW_HOME"] = os.path.abspath(home)

@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import TypeAlias
 
+from config.limits import record_id
+
 __all__ = ["add_quality_commands"]
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -29,7 +31,7 @@ def _supervision(sub: Sub, add: Add) -> None:
     p.add_argument("--person", help="只列出此人接受的督导")
     p.add_argument("--json", action="store_true")
     p = add(cmds, "show", "查看一次督导的全部内容（保密：仅限督导者、被督导者和机构负责人）")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--as", dest="viewer", required=True)
     p.add_argument("--json", action="store_true")
     p = add(cmds, "coverage", "督导覆盖：每人上次督导、下次应在何时、谁已逾期")
@@ -54,11 +56,11 @@ def _incident(sub: Sub, add: Add) -> None:
     _period(p)
     p.add_argument("--json", action="store_true")
     p = add(cmds, "show", "查看一起事件的全部内容（敏感：仅限知悉范围）")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--as", dest="viewer", required=True)
     p.add_argument("--json", action="store_true")
     p = add(cmds, "close", "记录后续跟进并结束事件")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--by", required=True)
     p.add_argument("--follow-up", dest="follow_up", required=True)
     p = add(cmds, "review-rules", "机构负责人记录已检讨风险管理制度，并安排下次检讨")
@@ -79,22 +81,22 @@ def _complaint(sub: Sub, add: Add) -> None:
     p.add_argument("--service", default="", help="涉及的服务（不属于某个项目时）")
     p.add_argument("--handler", help="处理人（默认：项目主管；无项目时为机构负责人）")
     p = add(cmds, "ack", "确认受理")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--by", required=True)
     p.add_argument("--note", default="")
     p = add(cmds, "answer", "答复投诉人")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--by", required=True)
     p.add_argument("--reply", required=True)
     p = add(cmds, "action", "布置纠正或预防行动（负责人、期限）")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--by", required=True)
     p.add_argument("--kind", required=True, choices=["corrective", "preventive"])
     p.add_argument("--owner", required=True)
     p.add_argument("--due", required=True, help="期限 YYYY-MM-DD")
     p.add_argument("--text", required=True)
     p = add(cmds, "close", "记录投诉人的反馈并结案")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--by", required=True)
     p.add_argument("--feedback", required=True)
     p.add_argument("--satisfied", choices=["yes", "no"])
@@ -102,7 +104,7 @@ def _complaint(sub: Sub, add: Add) -> None:
     _period(p)
     p.add_argument("--json", action="store_true")
     p = add(cmds, "show", "查看一宗投诉的全部内容（敏感：仅限知悉范围）")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--as", dest="viewer", required=True)
     p.add_argument("--json", action="store_true")
 
@@ -121,7 +123,7 @@ def _quality(sub: Sub, add: Add) -> None:
     p.add_argument("--open", action="store_true", help="只列未完成的")
     p.add_argument("--json", action="store_true")
     p = add(cmds, "done", "标记行动已完成")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--by", required=True)
     p.add_argument("--note", default="")
     p = add(cmds, "staffing", "各社区的持证社工与即将到期的证书（§8.1）")

@@ -8,6 +8,8 @@ import argparse
 from collections.abc import Callable
 from typing import TypeAlias
 
+from config.limits import bounded_int, finite_number, record_id
+
 from .registry_commands import cmd_referral, cmd_registry
 
 __all__ = ["add_parsers", "COMMANDS"]
@@ -29,7 +31,7 @@ def _by(p: argparse.ArgumentParser, json_: bool = True) -> argparse.ArgumentPars
 def _identity(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--gender", required=True, help="female、male 或 unstated")
-    p.add_argument("--birth-year", dest="birth_year", required=True, type=int)
+    p.add_argument("--birth-year", dest="birth_year", required=True, type=bounded_int)
     p.add_argument("--phone", help="联系电话（敏感）")
     p.add_argument("--community", help="所在社区")
 
@@ -47,36 +49,36 @@ def _person(sub: Sub) -> None:
     p.add_argument("--consent", action="append", default=[], metavar="PURPOSE", help="本人已同意的用途（可多次）")
     p.add_argument("--consent-date", dest="consent_date", help="同意日期 YYYY-MM-DD（默认今天）")
     p.add_argument("--guardian", action="store_true", help="同意由监护人作出")
-    p.add_argument("--merge-into", dest="merge_into", type=int, metavar="ID", help="确认是同一人：补充进该记录")
+    p.add_argument("--merge-into", dest="merge_into", type=record_id, metavar="ID", help="确认是同一人：补充进该记录")
     p.add_argument("--not-duplicate", dest="not_duplicate", action="store_true", help="确认不是同一人，仍然登记")
     p = _by(_add(cmds, "find", "在本人可见的服务对象中查找（姓名可部分匹配）"))
     p.add_argument("--name")
     p.add_argument("--phone")
-    p.add_argument("--birth-year", dest="birth_year", type=int)
+    p.add_argument("--birth-year", dest="birth_year", type=bounded_int)
     p.add_argument("--project")
     p.add_argument("--tag")
     p = _by(_add(cmds, "show", "查看一位服务对象（不在知悉范围内时敏感信息被遮盖）；查看记录在案"))
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p = _by(_add(cmds, "merge", "把同一人的两条记录合并：OTHER 并入 KEEP"))
-    p.add_argument("keep", type=int)
-    p.add_argument("other", type=int)
+    p.add_argument("keep", type=record_id)
+    p.add_argument("other", type=record_id)
     p = _by(_add(cmds, "consent", "记录服务对象就某一用途给出的同意"), json_=False)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--purpose", required=True)
     p.add_argument("--date", help="同意日期 YYYY-MM-DD（默认今天）")
     p.add_argument("--guardian", action="store_true", help="同意由监护人作出")
     p = _by(_add(cmds, "withdraw", "记录服务对象撤回某一用途的同意"), json_=False)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--purpose", required=True)
     p.add_argument("--date", help="撤回日期 YYYY-MM-DD（默认今天）")
     p = _by(_add(cmds, "join", "把服务对象加入一个项目（其团队即可查看其信息）"), json_=False)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--project", required=True)
     p = _by(_add(cmds, "export", "应本人要求导出其全部个人信息（JSON）"), json_=False)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--out", required=True, help="输出文件")
     p = _by(_add(cmds, "forget", "应本人要求删除个人信息：须保留档案时做假名化处理"))
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
 
 
 def _org(sub: Sub) -> None:
@@ -95,18 +97,18 @@ def _org(sub: Sub) -> None:
     p.add_argument("--json", action="store_true")
     p = _by(_add(cmds, "link", "记录一次资源链接：哪项资源对应哪个项目的哪项需求"))
     p.add_argument("--project", required=True)
-    p.add_argument("--org", type=int, help="提供资源的组织编号（已登记时）")
+    p.add_argument("--org", type=record_id, help="提供资源的组织编号（已登记时）")
     p.add_argument("--need", required=True)
     p.add_argument("--resource", required=True)
     p.add_argument("--method", required=True, help="resource_integration、resource_sharing 或 resource_allocation")
     p.add_argument("--expected")
     p = _by(_add(cmds, "result", "记录资源链接的结果"), json_=False)
-    p.add_argument("link", type=int)
+    p.add_argument("link", type=record_id)
     p.add_argument("--outcome", required=True, choices=["achieved", "partly", "not_achieved"])
     p.add_argument("--result", required=True)
     p = _add(cmds, "links", "列出资源链接及结果")
     p.add_argument("--project")
-    p.add_argument("--org", type=int)
+    p.add_argument("--org", type=record_id)
     p.add_argument("--json", action="store_true")
 
 
@@ -121,15 +123,15 @@ def _volunteer(sub: Sub) -> None:
     p.add_argument("--registered-on", dest="registered_on", help="登记日期 YYYY-MM-DD（默认今天）")
     p.add_argument("--not-duplicate", dest="not_duplicate", action="store_true")
     p = _by(_add(cmds, "train", "记录一次志愿者培训"), json_=False)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--course", required=True)
     p.add_argument("--date", required=True, help="YYYY-MM-DD")
-    p.add_argument("--hours", required=True, type=float)
+    p.add_argument("--hours", required=True, type=finite_number)
     _by(_add(cmds, "list", "列出志愿者及累计服务时长"))
     p = _by(_add(cmds, "hours", "志愿者每次活动的服务时长（取自服务活动记录）与合计"))
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p = _by(_add(cmds, "certificate", "出具志愿服务证明（可打印的 HTML）"))
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--out", required=True, help="输出的 HTML 文件")
 
 
@@ -138,21 +140,21 @@ def _referral(sub: Sub) -> None:
         dest="referral_command", required=True, metavar="子命令"
     )
     p = _by(_add(cmds, "open", "转介服务对象（须有其有效的转介同意），安排第一次跟进"))
-    p.add_argument("person", type=int, help="服务对象编号")
+    p.add_argument("person", type=record_id, help="服务对象编号")
     p.add_argument("--service", required=True, help="转介的服务")
     p.add_argument("--reason", required=True, help="转介原因（敏感）")
-    p.add_argument("--org", type=int, help="接收机构（已登记的组织编号）")
+    p.add_argument("--org", type=record_id, help="接收机构（已登记的组织编号）")
     p.add_argument("--agency", help="接收机构名称（未登记时）")
     p.add_argument("--project", help="所属项目")
     p.add_argument("--urgent", action="store_true")
     p.add_argument("--shared-info", dest="shared_info", help="提供给接收机构的信息（敏感）")
     p = _by(_add(cmds, "update", "记录一次跟进，约定下一次跟进"))
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument("--note", required=True, help="跟进情况（敏感）")
     p.add_argument("--status", choices=["sent", "accepted", "in_service", "declined"])
     p.add_argument("--next", dest="next_on", help="下一次跟进日期 YYYY-MM-DD（默认按设置的工作日数）")
     p = _by(_add(cmds, "close", "转介结案并记录结果"))
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
     p.add_argument(
         "--outcome",
         required=True,
@@ -161,10 +163,10 @@ def _referral(sub: Sub) -> None:
     p.add_argument("--note", default="", help="结果说明（敏感）")
     p = _by(_add(cmds, "list", "列出转介、状态、跟进期限与是否逾期"))
     p.add_argument("--status", help="open（未结案）或某一状态")
-    p.add_argument("--person", type=int)
+    p.add_argument("--person", type=record_id)
     p.add_argument("--project")
     p = _by(_add(cmds, "show", "查看一次转介及其跟进记录"))
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=record_id)
 
 
 def add_parsers(sub: Sub) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from config.clock import SHANGHAI, system_clock
-from config.errors import FormError, RefusedError
+from config.errors import FormError, RefusedError, StorageError, os_error_text
 
 from . import registry_views as views
 
@@ -91,7 +91,7 @@ def _person(reg: Any, args: argparse.Namespace) -> int:
     if command == "export":
         out = _writable(args.out)
         data = reg.export_person(args.id, args.by, now)
-        out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        _write(out, json.dumps(data, ensure_ascii=False, indent=1))
         chain = "完整" if data["chain_intact"] else "有问题"
         print(f"已导出服务对象 #{data['id']} 的全部个人信息：{out}（事件链{chain}）")
         return 0
@@ -135,7 +135,7 @@ def _volunteer(reg: Any, args: argparse.Namespace) -> int:
         return _show(args, reg.volunteer_record(args.id, args.by), views.print_hours)
     out = _writable(args.out)  # checked before the act, so no certificate is recorded without its file
     issued = reg.issue_certificate(args.id, args.by, now)
-    out.write_text(issued.pop("html"), encoding="utf-8")
+    _write(out, issued.pop("html"))
     issued["path"] = str(out)
     return _show(args, issued, views.print_certificate)
 
@@ -143,10 +143,26 @@ def _volunteer(reg: Any, args: argparse.Namespace) -> int:
 def _writable(path: str) -> Path:
     """The output file, or bad input (exit 2) before anything is recorded."""
     out = Path(path)
-    if out.is_dir() or (out.parent.exists() and not out.parent.is_dir()):
-        raise FormError(f"--out：{path} 不是可写入的文件路径（给出文件名，而不是目录）", [("--out", "文件路径")])
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise FormError(f"--out：{path} 是目录、符号链接或设备：请给出一个普通文件的路径", [("--out", "普通文件路径")])
+    if not out.absolute().parent.is_dir():
+        raise FormError(f"--out：{path} 的上级目录不存在", [("--out", "上级目录须存在")])
     return out
+
+
+def _write(out: Path, text: str) -> None:
+    """Beside the target first, then moved over it: a full disk leaves the old file, not half a new one."""
+    import os
+    import tempfile
+
+    handle, staging = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.absolute().parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(staging, out)
+    except OSError as exc:
+        Path(staging).unlink(missing_ok=True)
+        raise StorageError(f"--out：没有写成 {out}：{os_error_text(exc)}") from exc
 
 
 def cmd_registry(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ SWFLOW_MAX_NESTING (read on every call, so a test or an operator can change them
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -16,7 +17,16 @@ from typing import Any
 
 from .errors import FormError
 
-__all__ = ["InputLimits", "get_limits", "read_input_file", "parse_input_text", "check_value"]
+__all__ = [
+    "InputLimits",
+    "get_limits",
+    "read_input_file",
+    "parse_input_text",
+    "check_value",
+    "record_id",
+    "bounded_int",
+    "finite_number",
+]
 
 DEFAULTS = {"text_chars": 2_000, "longtext_chars": 50_000, "input_bytes": 16 * 1024 * 1024, "nesting": 32}
 ENV = {
@@ -138,3 +148,40 @@ def read_input_file(path: str | Path, flag: str, limits: InputLimits | None = No
     except UnicodeDecodeError as exc:
         raise _refuse(where, "UTF-8 编码", f"不是 UTF-8 文本（第 {exc.start} 字节）") from exc
     return parse_input_text(text, where, file.suffix.lower() == ".json", limits)
+
+
+LARGEST_ID = 2**63 - 1  # the archive's integer columns (SQLite INTEGER, PostgreSQL BIGINT)
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} 不是整数") from None
+
+
+def record_id(text: str) -> int:
+    """A record number on the command line (argparse `type=`): a whole number the archive can hold."""
+    value = _whole(text)
+    if not 0 <= value <= LARGEST_ID:
+        raise argparse.ArgumentTypeError(f"编号须在 0 到 {LARGEST_ID} 之间")
+    return value
+
+
+def bounded_int(text: str) -> int:
+    """A whole number argument (argparse `type=`), within what the archive can store."""
+    value = _whole(text)
+    if abs(value) > LARGEST_ID:
+        raise argparse.ArgumentTypeError(f"{text[:40]} 过大")
+    return value
+
+
+def finite_number(text: str) -> float:
+    """A decimal argument (argparse `type=`): NaN and infinity are not numbers anyone worked."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} 不是数字") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text[:40]} 不是有限的数字（不能是 NaN 或无穷大）")
+    return value
