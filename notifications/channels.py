@@ -3,11 +3,28 @@ swflow's own sender for the WeCom, DingTalk and Feishu/Lark group robots (notifi
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Protocol
 
 from .robots import RobotSender, parse_robot_url
 
 __all__ = ["Sender", "AppriseSender"]
+
+
+def _forget_apprise_pools() -> None:
+    """apprise 2.x sends through thread pools it makes once per process; a child forked after a send
+    inherits the pool without its threads and would wait for ever. The child makes its own."""
+    import sys
+
+    module = sys.modules.get("apprise.apprise")
+    for name in ("_shared_executor", "_coordinator_executor"):
+        if module is not None and hasattr(module, name):
+            setattr(module, name, None)
+            setattr(module, f"{name}_lock", threading.Lock())
+
+
+os.register_at_fork(after_in_child=_forget_apprise_pools)
 
 
 class Sender(Protocol):

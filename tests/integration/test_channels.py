@@ -36,6 +36,7 @@ from archive.outbox import retry_delay
 from config.clock import SHANGHAI, fixed_clock
 from config.settings import get_settings
 from notifications import AppriseSender, DispatchReport, dispatch_once
+from notifications.message_ids import FIELD, HEADER
 from notifications.robots import ROBOT_SCHEMES, RobotSender, RobotTarget, parse_robot_url
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday with no holiday near it
@@ -416,7 +417,9 @@ def test_each_channel_gets_the_message_once(wang_told_twice: str, mailbox: Mailb
     mail_text, _, mail_id = plain.get_content().strip().rpartition("\n")
     posted_text, _, posted_id = posted["message"].rpartition("\n")
     assert _flat(mail_text) == _flat(posted_text)
-    assert mail_id.startswith("消息编号：swflow-") and posted_id.startswith("消息编号：swflow-") and mail_id != posted_id
+    assert (
+        mail_id.startswith("消息编号：swflow-") and posted_id.startswith("消息编号：swflow-") and mail_id != posted_id
+    )
     assert receiver.messages == [("/wang.worker", posted)]
     assert [m["status"] for m in archive.list_messages()] == ["sent", "sent"]
 
@@ -480,3 +483,58 @@ def test_a_robot_refusing_in_a_200_answer_keeps_the_message_in_the_outbox(
     later = NOW + retry_delay(1) + timedelta(seconds=1)
     assert dispatch_once(robots.sender(), clock=fixed_clock(later)) == DispatchReport(sent=1)
     assert len(robots.requests) == 2 and [m["status"] for m in archive.list_messages()] == ["sent"]
+
+
+# --- the message id: a receiver can drop a repeat -------------------------------------------------------------------
+
+
+def _expected_id() -> str:
+    [row] = archive.list_messages()
+    assert row["status"] == "sent"
+    return f"swflow-{row['id']}-"
+
+
+def test_email_carries_the_message_id_in_a_header(archive_home: Path, mailbox: Mailbox, receiver: Receiver) -> None:
+    _wang_told(receiver, [mailbox.url(WANG)])
+
+    assert dispatch_once(clock=fixed_clock(NOW)) == DispatchReport(sent=1)
+
+    [mail] = mailbox.messages()
+    header = mail[HEADER]
+    assert header.startswith(_expected_id()) and mail.get_all(HEADER) == [header]
+    assert len(mail.get_all("Message-ID") or []) == 1  # apprise's own stays single
+    plain = mail.get_body(preferencelist=("plain",))
+    assert plain is not None and plain.get_content().strip().endswith(f"消息编号：{header}")
+
+
+@pytest.mark.parametrize("scheme", ["json", "form"])
+def test_webhook_carries_the_message_id_as_a_field(archive_home: Path, receiver: Receiver, scheme: str) -> None:
+    _wang_told(receiver, [receiver.url.replace("json://", f"{scheme}://", 1) + "/wang.worker"])
+
+    assert dispatch_once(clock=fixed_clock(NOW)) == DispatchReport(sent=1)
+
+    [payload] = receiver.for_path("/wang.worker")
+    fields = payload if scheme == "json" else {k: v for k, [v] in parse_qs(payload["raw"]).items()}
+    assert fields[FIELD].startswith(_expected_id())
+    assert fields["message"].endswith(f"消息编号：{fields[FIELD]}")
+
+
+@pytest.mark.parametrize(("url", "path", "query", "text_at"), CHINESE_SERVICES)
+def test_robot_text_ends_with_the_message_id(
+    archive_home: Path,
+    robots: RobotService,
+    receiver: Receiver,
+    url: str,
+    path: str,
+    query: dict[str, list[str]],
+    text_at: tuple[str, str],
+) -> None:
+    _wang_told(receiver, [url])
+
+    assert dispatch_once(robots.sender(), clock=fixed_clock(NOW)) == DispatchReport(sent=1)
+
+    [(got_path, got_query, payload)] = robots.requests
+    outer, inner = text_at
+    last_line = payload[outer][inner].rsplit("\n", 1)[-1]
+    assert (got_path, got_query) == (path, query)
+    assert last_line.startswith(f"消息编号：{_expected_id()}")
