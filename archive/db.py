@@ -139,6 +139,8 @@ def storage_error(exc: DBAPIError, url: str) -> StorageError | None:
     message, state = str(exc.orig), getattr(exc.orig, "sqlstate", None)
     if "database or disk is full" in message or state in ("53100", "53200"):
         return StorageError("档案库所在的磁盘已满：本次操作没有保存任何内容，请腾出空间后重试")
+    if "database is locked" in message:
+        return StorageError("档案库正忙（另一个进程正在写入且长时间未结束）：本次操作没有保存任何内容，请稍后重试")
     if "disk I/O error" in message:
         return StorageError("档案库读写出错（磁盘 I/O 错误）：本次操作没有保存任何内容")
     if any(words in message for words in ("readonly database", "unable to open", "not a database", "malformed")):

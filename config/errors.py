@@ -142,7 +142,8 @@ def form_error_from_validation(
         loc = [str(part) for part in item.get("loc", ())]
         name = ".".join(loc) or "(整体)"
         title = (titles or {}).get(loc[0]) if loc else None
-        problems.append((f"{title}（{prefix}{name}）" if title else f"{prefix}{name}", pydantic_rule(item)))
+        rest = f" › {'.'.join(loc[1:])}" if len(loc) > 1 else ""
+        problems.append((f"{title}{rest}" if title else f"{prefix}{name}", pydantic_rule(item)))
     lines = "\n".join(f"  - {field}：{rule}" for field, rule in problems)
     return FormError(f"{subject}有 {len(problems)} 处错误：\n{lines}", problems)
 
