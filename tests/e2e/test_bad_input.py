@@ -79,12 +79,23 @@ def _bad_files(root: Path, project: dict[str, Any]) -> dict[str, list[str]]:
         put("list.json", "[1, 2, 3]"),
         put("scalar.yaml", "just words"),
         put("nul.json", '{"summary": "a\\u0000b"}'),
-        put("aliases.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}]\n"
-                                                                           for p, c in zip("abcdefgh", "bcdefghi"))),
+        put(
+            "aliases.yaml",
+            "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)),
+        ),
         put("sample.yaml", yaml.safe_dump(assessment, allow_unicode=True)),
         put("nan-number.yaml", yaml.safe_dump({**assessment, "target_count": "nan"}, allow_unicode=True)),
-        put("people-bad-url.yaml", yaml.safe_dump({"people": [{"id": "x.y", "name": "某", "roles": ["worker"],
-                                                                "notify": ["http://169.254.169.254/latest"]}]})),
+        put(
+            "people-bad-url.yaml",
+            yaml.safe_dump(
+                {
+                    "people": [
+                        {"id": "x.y", "name": "某", "roles": ["worker"], "notify": ["http://169.254.169.254/latest"]}
+                    ]
+                }
+            ),
+        ),
         put("people-placeholder.yaml", (SAMPLES / "people.yaml").read_text(encoding="utf-8")),
         put("people-shape.yaml", "people: {a: 1}\n"),
         put("archive.json", json.dumps(project)),
