@@ -108,3 +108,20 @@ def test_a_reply_with_no_recorded_decision_is_refused(awaiting_assessment: str, 
     outcome = archive.apply_gate_reply(awaiting_assessment, "assessment", gate.attempt, given, NOW)
     assert outcome.kind == "refused"
     assert archive.read_gate(awaiting_assessment, "assessment").pause_key != gate.pause_key
+
+
+def test_a_run_the_archive_no_longer_names_stops_as_superseded(project_id: str) -> None:
+    from tasks.stage_work import RunNotAttachedError, load_plan
+
+    assert load_plan.fn(project_id, FLOW_RUN_ID).status == "running"
+    assert record_recovery(project_id, FLOW_RUN_ID, NEW_RUN, "r", None, "swflow", NOW)
+    stale = load_plan.fn(project_id, FLOW_RUN_ID)
+    assert stale.status == "superseded" and stale.remaining_stages == []
+    assert load_plan.fn(project_id, NEW_RUN).status == "running"
+
+    from archive.models import Project
+
+    with archive.unit_of_work() as session:
+        session.get_one(Project, project_id).flow_run_id = None
+    with pytest.raises(RunNotAttachedError):  # retried while the launch commits its run
+        load_plan.fn(project_id, NEW_RUN)
