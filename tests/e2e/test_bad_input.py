@@ -309,6 +309,7 @@ def test_every_command_answers_thousands_of_bad_inputs_in_a_sentence(stage: Stag
     assert seen == {p for p, _ in leaves}
     kinds: dict[str, str] = {}
     for crash in crashes:  # one example per command and last line of the trace
-        kinds.setdefault(crash.split("]", 1)[0][:40] + crash.strip().splitlines()[-2][-120:], crash)
+        lines = crash.strip().splitlines()
+        kinds.setdefault(crash.split("]", 1)[0][:40] + lines[max(0, len(lines) - 2)][-120:], crash)
     assert not crashes, f"{len(crashes)} of {INPUTS} inputs crashed:\n" + "\n\n".join(list(kinds.values())[:25])
     assert not wrote, f"{len(wrote)} refused inputs wrote rows:\n" + "\n".join(wrote[:15])
