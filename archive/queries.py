@@ -155,6 +155,7 @@ def list_projects() -> list[dict[str, Any]]:
                     "status": p.status,
                     "current_stage": current.key if current else None,
                     "stage_status": current.status if current else None,
+                    "run_state": p.run_state,
                 }
             )
         return result

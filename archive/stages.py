@@ -128,9 +128,16 @@ def _refuse(
 
 
 def apply_gate_reply(
-    project_id: str, stage_key: str, attempt: int, decision_id: int | None, now: datetime
+    project_id: str,
+    stage_key: str,
+    attempt: int,
+    decision_id: int | None,
+    now: datetime,
+    round_: int | None = None,
 ) -> GateOutcome:
-    """Act on a resume: only a decision recorded in the archive for this gate counts."""
+    """Act on a resume: only a decision recorded in the archive for this gate counts. `round_` is the
+    round the caller read at the gate (default: the current one): applying that round's decision again
+    changes nothing, while an earlier round's decision replayed at a later gate is refused."""
     with unit_of_work() as session:
         project = lock_project(session, project_id)
         stage = find_stage(session, project_id, stage_key)
@@ -143,9 +150,10 @@ def apply_gate_reply(
             return _refuse(session, project, stage, attempt, decision_id, "这是前一步的审核，不是本轮的最终决定", now)
         kinds = {"approve": "approved", "return": "returned", "reject": "rejected"}
         kind = kinds[decision.outcome]
-        if decision.round != stage.round:  # an earlier round's decision, replayed: never applied twice
+        waited_round = stage.round if round_ is None else round_
+        if decision.round != waited_round:  # an earlier round's decision, replayed: never applied twice
             return _refuse(session, project, stage, attempt, decision_id, "决定属于另一轮审核", now)
-        if decision.applied_at is not None:
+        if decision.applied_at is not None:  # the same application again (a re-run): nothing new
             return GateOutcome(kind=kind, round=decision.round)  # type: ignore[arg-type]
         decision.applied_at = now
         payload = {

@@ -62,6 +62,7 @@ def _pass_gate(ref: StageRef) -> str:
                 stage_key=ref.stage_key,
                 attempt=gate.attempt,
                 decision_id=decision_id,
+                round=gate.round,
             )
         )
         if outcome.kind != "refused":

@@ -38,6 +38,7 @@ class GateReplyRef(BaseModel):
     stage_key: str
     attempt: int
     decision_id: int | None
+    round: int | None = None  # the round read at the gate: a decision of another round is refused
 
 
 class ProjectPlan(BaseModel):
@@ -121,7 +122,9 @@ def keep_stage_record(ref: StageRef) -> int:
 
 @task(cache_policy=NO_CACHE)
 def apply_gate_reply(ref: GateReplyRef) -> GateOutcome:
-    return archive.apply_gate_reply(ref.project_id, ref.stage_key, ref.attempt, ref.decision_id, system_clock())
+    return archive.apply_gate_reply(
+        ref.project_id, ref.stage_key, ref.attempt, ref.decision_id, system_clock(), round_=ref.round
+    )
 
 
 @task(cache_policy=NO_CACHE)

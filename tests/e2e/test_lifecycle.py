@@ -139,9 +139,14 @@ def test_commands_say_how_to_start_the_server_when_it_is_not_running(fresh_home:
         WORKER,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 0  # recorded, waiting for its run: nothing is lost for a stopped server
     assert "swflow serve" in result.stderr
-    assert home.json("status") == []  # nothing half-written
+    [project] = home.json("status")
+    assert project["run_state"] == "Waiting"
+
+    recover = home.cli("recover", project["id"], check=False)  # needs the server: says how to start it
+    assert recover.returncode == 1
+    assert "swflow serve" in recover.stderr and "Traceback" not in recover.stderr
 
 
 def test_sweep_reminds_the_worker_and_the_watch_is_scheduled_in_serve(

@@ -46,6 +46,8 @@ def _status_context(**changes: Any) -> dict[str, Any]:
         "action_id": 5,
         "action_kind": "纠正行动",
         "source_title": "投诉 #3",
+        # a recovered run (flows.recovery): why, in a sentence without case details
+        "reason": "流程运行已在项目进行中结束（Crashed）",
         "items": [
             {
                 "project_id": "P-1A2B3C",
@@ -143,7 +145,8 @@ def test_messages_never_carry_sensitive_form_data(
     # quality messages come from supervision, incidents and complaints: tests/unit/test_quality_*.py
     quality = {"quality_due", "incident_reported", "complaint_received", "quality_action_assigned"}
     swept = {"deadline_digest", "referral_due"}  # referral follow-ups: tests/unit/test_registry_referrals.py
-    assert {m.template for m in queued} == {p.stem for p in TEMPLATES.glob("*.j2")} - {*swept, *quality}
+    recovered = {"run_recovered"}  # only when a run is lost: tests/unit/test_recovery_acts.py
+    assert {m.template for m in queued} == {p.stem for p in TEMPLATES.glob("*.j2")} - {*swept, *quality, *recovered}
     assert (report.sent, report.retrying, report.failed) == (len(queued), 0, 0)
     assert len(sender.sent) == len(queued) == 11  # 5 rounds opened, 5 approvals asked, 1 closing
     outgoing = json.dumps([m.context for m in queued], ensure_ascii=False) + "".join(
