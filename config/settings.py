@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     workday_end_hour: int = 18
     public_url: str | None = Field(default=None, description="base of links in messages")
     max_send_attempts: int = 6
+    outbox_lease_seconds: float = Field(
+        default=120.0, gt=0, description="a claimed message stays with its dispatcher this long (> the slowest send)"
+    )
     workday_start_hour: int = 9
     hold_outside_working_hours: bool = Field(
         default=True, description="non-urgent messages made outside working hours wait for the next working morning"

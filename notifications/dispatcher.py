@@ -38,10 +38,7 @@ class DispatchReport:
 
 def lease_duration() -> timedelta:
     """How long a claimed message stays with its dispatcher: longer than the slowest send."""
-    seconds = float(os.environ.get("SWFLOW_OUTBOX_LEASE_SECONDS") or DEFAULT_LEASE_SECONDS)
-    if seconds <= 0:
-        raise ValueError(f"SWFLOW_OUTBOX_LEASE_SECONDS 必须大于 0（现为 {seconds}）")
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=get_settings().outbox_lease_seconds)
 
 
 def dispatcher_id() -> str:

@@ -180,6 +180,7 @@ def test_a_dispatcher_killed_mid_send_is_replaced_after_the_lease(
     archive_url: str, receiver: HoldingReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SWFLOW_OUTBOX_LEASE_SECONDS", "300")
+    get_settings.cache_clear()
     _queue(1, f"{receiver.url}/slow")
     receiver.hold.add("/slow")
     context = multiprocessing.get_context("fork")

@@ -174,7 +174,10 @@ def test_the_lease_is_read_from_swflow_outbox_lease_seconds(
 ) -> None:
     assert lease_duration() == timedelta(seconds=120)
     monkeypatch.setenv("SWFLOW_OUTBOX_LEASE_SECONDS", "45")
+    get_settings.cache_clear()
     assert lease_duration() == timedelta(seconds=45)
     monkeypatch.setenv("SWFLOW_OUTBOX_LEASE_SECONDS", "0")
-    with pytest.raises(ValueError, match="SWFLOW_OUTBOX_LEASE_SECONDS"):
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="outbox_lease_seconds"):
         lease_duration()
+    get_settings.cache_clear()
