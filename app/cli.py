@@ -13,6 +13,7 @@ from config.limits import record_id
 
 from . import registry_cli
 from .quality_cli import add_quality_commands
+from .run_commands import add_run_commands
 
 __all__ = ["main", "build_parser"]
 
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     add_quality_commands(sub, _add)
+    add_run_commands(sub, _add)
 
     arch = _add(sub, "archive", "项目档案").add_subparsers(dest="archive_command", required=True, metavar="子命令")
     _add(arch, "verify", "校验哈希链").add_argument("project", nargs="?")

@@ -15,6 +15,7 @@ from config.settings import get_settings
 
 from . import registry_cli
 from .quality_commands import QUALITY_COMMANDS
+from .run_commands import RUN_COMMANDS
 
 __all__ = ["run", "read_data_file", "parse_now"]
 
@@ -427,6 +428,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     **QUALITY_COMMANDS,
+    **RUN_COMMANDS,
     "init": cmd_init,
     "people": cmd_people,
     "templates": cmd_templates,

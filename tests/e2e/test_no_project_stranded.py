@@ -203,3 +203,21 @@ def test_twenty_launches_at_once_all_get_their_run(served: Home) -> None:
         wait_for(f"{project} to open its first stage", lambda p=project: open_forms(served, p, "assessment"), 300)
     runs = {served.json("status", p)["flow_run_id"] for p in projects}
     assert None not in runs and len(runs) == 20
+
+
+def test_operator_recovers_a_project_by_hand_and_is_recorded_as_the_os_user(served: Home, tmp_path: Path) -> None:
+    import getpass
+
+    project, old_run = waiting_at_the_first_gate(served, tmp_path, "手动接续")
+    healthy = served.cli("recover", project)
+    assert "运行正常" in healthy.stdout and not recoveries(served, project)
+
+    forced = served.cli("recover", project, "--force")
+    assert "已接续" in forced.stdout
+    [event] = recoveries(served, project)
+    assert event["actor"] == f"cli:{getpass.getuser()}" and event["payload"]["old_flow_run_id"] == old_run
+    new_run = str(served.json("status", project)["flow_run_id"])
+    wait_for("the old run to be cancelled", lambda: served.run_state(old_run) == "Superseded")
+    wait_for("the new run to wait at the gate", lambda: served.run_state(new_run) == "Suspended", timeout=120)
+    served.cli("approve", project, "assessment", "--by", SUPERVISOR)
+    goes_on_to_planning(served, project)
