@@ -22,6 +22,13 @@ STATUS = {
 }
 
 
+# a run state worth a line of its own: the project is not simply waiting at a gate or working
+RUN_NOTES = {
+    "Waiting": "流程：等待创建流程运行（编排服务暂不可用；`swflow serve` 运行时自动创建）",
+    "Recovering": "流程：中断后正在按档案接续（新的流程运行已创建，马上继续）",
+}
+
+
 def _t(value: str | None) -> str:
     return local_text(value, empty="")
 
@@ -32,6 +39,8 @@ def print_project(status: dict[str, Any]) -> None:
     )
     team = "，".join(f"{m['role']}:{m['person']}" for m in status["team"])
     print(f"模板 {status['template']['id']} v{status['template']['version']}  团队 {team}")
+    if status["status"] == "running" and (note := RUN_NOTES.get(status.get("run_state") or "")):
+        print(note)
     for stage in status["stages"]:
         waiting = f"  等待：{'、'.join(stage['waiting_on'])}" if stage["waiting_on"] else ""
         print(

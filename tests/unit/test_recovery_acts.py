@@ -125,3 +125,15 @@ def test_a_run_the_archive_no_longer_names_stops_as_superseded(project_id: str) 
         session.get_one(Project, project_id).flow_run_id = None
     with pytest.raises(RunNotAttachedError):  # retried while the launch commits its run
         load_plan.fn(project_id, NEW_RUN)
+
+
+def test_status_tells_a_person_the_project_is_being_recovered(
+    project_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.views import print_project
+
+    print_project(archive.project_status(project_id))
+    assert "接续" not in capsys.readouterr().out
+    record_recovery(project_id, FLOW_RUN_ID, NEW_RUN, "r", None, "swflow", NOW)
+    print_project(archive.project_status(project_id))
+    assert "正在按档案接续" in capsys.readouterr().out
