@@ -131,7 +131,13 @@ def _bad_files(root: Path, project: dict[str, Any]) -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     root = tmp_path_factory.mktemp("bad-input")
-    saved = dict(os.environ)
+    # Relative paths (JUNK) land here, and "../../etc/passwd" on a decoy: the run runs as root in CI.
+    cwd = root / "sandbox" / "a" / "b"
+    cwd.mkdir(parents=True)
+    (root / "sandbox" / "etc").mkdir()
+    (root / "sandbox" / "etc" / "passwd").write_text("decoy", encoding="utf-8")
+    saved, saved_cwd = dict(os.environ), os.getcwd()
+    os.chdir(cwd)
     for name in [n for n in os.environ if n.startswith("SWFLOW_")]:
         del os.environ[name]
     os.environ.update(
@@ -151,6 +157,7 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
 
         yield Stage(root / "home", _bad_files(root, project_data(project, None)), {"project": [project]})
     finally:
+        os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
@@ -307,6 +314,7 @@ def test_every_command_answers_thousands_of_bad_inputs_in_a_sentence(stage: Stag
     elapsed = time.monotonic() - started
     print(f"{INPUTS} inputs over {len(seen)} commands in {elapsed:.0f} s; {len(crashes)} crashes")
     assert seen == {p for p, _ in leaves}
+    assert Path(os.getcwd()).is_relative_to(stage.home.parent)  # nothing was written outside the sandbox
     kinds: dict[str, str] = {}
     for crash in crashes:  # one example per command and last line of the trace
         lines = crash.strip().splitlines()
