@@ -106,7 +106,8 @@ def _bad_files(root: Path, project: dict[str, Any]) -> dict[str, list[str]]:
         put("template.yaml", (Path(__file__).parents[2] / "config/templates/elderly-care.yaml").read_text("utf-8")),
     ]
     (d / "a-dir").mkdir()
-    (d / "link-passwd").symlink_to("/etc/passwd")
+    (d / "secret.txt").write_text("root:x:0:0", encoding="utf-8")  # never a real system file: tests run as root
+    (d / "link-passwd").symlink_to(d / "secret.txt")
     (d / "loop").symlink_to(d / "loop")
     files += [str(d / "a-dir"), str(d / "link-passwd"), str(d / "loop"), str(d / "missing.yaml"), "/dev/null", "-"]
     out = root / "outputs"
