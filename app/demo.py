@@ -15,11 +15,10 @@ from typing import Any, Literal
 
 import yaml
 
-from config.clock import system_clock
-from config.errors import FormError, SwflowError
-
-from .receiver import Receiver
-from .samples import form_samples, people_yaml
+from swflow.app.receiver import Receiver
+from swflow.app.samples import form_samples, people_yaml
+from swflow.config.clock import system_clock
+from swflow.config.errors import FormError, SwflowError
 
 __all__ = ["run_demo", "free_port", "wait_until"]
 
@@ -51,7 +50,7 @@ def _prepare_home() -> Path:
     os.environ.setdefault("SWFLOW_PREFECT_PORT", str(free_port()))
     # the demo runs at any hour: its messages go out at once instead of waiting for a working morning
     os.environ.setdefault("SWFLOW_HOLD_OUTSIDE_WORKING_HOURS", "false")
-    from config.settings import get_settings
+    from swflow.config.settings import get_settings
 
     get_settings.cache_clear()
     return home
@@ -65,8 +64,8 @@ def _open_items(project_id: str, stage_key: str) -> list[dict[str, Any]]:
 def _deployment_ready() -> bool:
     import httpx
 
-    from config.settings import get_settings
-    from flows.control import DEPLOYMENT
+    from swflow.config.settings import get_settings
+    from swflow.flows.control import DEPLOYMENT
 
     try:
         response = httpx.get(f"{get_settings().api_url}/deployments/name/{DEPLOYMENT}", timeout=1)
@@ -82,14 +81,14 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
     home = _prepare_home()
     started = time.monotonic()
     with Receiver() as receiver:
-        import archive
+        from swflow import db, domain
 
-        archive.migrate()
-        people = archive.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
-        archive.import_people(people, "demo", system_clock())
+        db.migrate()
+        people = domain.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
+        domain.import_people(people, "demo", system_clock())
         print(f"演示目录：{home}")
         serve = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"],
+            [sys.executable, "-m", "swflow.app.cli", "serve"],
             env=os.environ.copy(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
@@ -97,10 +96,10 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
         try:
             wait_until("编排服务就绪", _deployment_ready, timeout=180)
             print(f"编排服务已就绪（{time.monotonic() - started:.1f} 秒）")
-            from flows.launching import launch_project
+            from swflow.flows.launching import launch_project
 
-            plan = archive.prepare_launch(
-                archive.LaunchRequest(
+            plan = domain.prepare_launch(
+                domain.LaunchRequest(
                     template_id=template_id,
                     name="幸福社区邻里守望计划（演示）",
                     community="幸福社区",
@@ -113,10 +112,10 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
             launch_project(plan)
             project_id = plan.project_id
             print(f"已启动项目 {project_id}（模板 {template_id}）")
-            for index, stage in enumerate(archive.project_status(project_id)["stages"]):
+            for index, stage in enumerate(domain.project_status(project_id)["stages"]):
                 _play_stage(project_id, stage, form_samples(), give_back_once=index == 0)
-            wait_until("项目结项", lambda: archive.project_status(project_id)["status"] == "completed")
-            wait_until("通知发送完毕", lambda: archive.project_status(project_id)["messages"]["pending"] == 0)
+            wait_until("项目结项", lambda: domain.project_status(project_id)["status"] == "completed")
+            wait_until("通知发送完毕", lambda: domain.project_status(project_id)["messages"]["pending"] == 0)
             _summary(project_id, home, receiver, time.monotonic() - started)
         finally:
             if not keep:
@@ -126,23 +125,23 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
 
 
 def _stage(project_id: str, key: str) -> dict[str, Any]:
-    import archive
+    from swflow import domain
 
-    return next(s for s in archive.project_status(project_id)["stages"] if s["key"] == key)
+    return next(s for s in domain.project_status(project_id)["stages"] if s["key"] == key)
 
 
 def _play_stage(project_id: str, stage: dict[str, Any], samples: dict[str, Any], give_back_once: bool) -> None:
     """The worker fills every open item; each gate step's decider approves (the first stage is
     returned once, then approved after the revision)."""
-    import archive
-    from flows.control import resume_gate
+    from swflow import domain
+    from swflow.flows.control import resume_gate
 
     revised = False
     while True:
         items = wait_until(f"阶段 {stage['key']} 开放", lambda: _open_items(project_id, stage["key"]))
         for item in items:
             key = f"{item['form']}-revised" if revised and f"{item['form']}-revised" in samples else item["form"]
-            archive.submit_form(
+            domain.submit_form(
                 project_id, item["form"], item["assignee"], samples[key], system_clock(), item["activity"] or None
             )
             which = f"{item['form']}（{item['activity']}）" if item["activity"] else item["form"]
@@ -153,7 +152,7 @@ def _play_stage(project_id: str, stage: dict[str, Any], samples: dict[str, Any],
             give_back = give_back_once and not revised
             outcome: Literal["approve", "return"] = "return" if give_back else "approve"
             comment = "请补充社区资源和骨干的情况。" if give_back else "同意"
-            decided = archive.record_decision(project_id, stage["key"], decider, outcome, comment, system_clock())
+            decided = domain.record_decision(project_id, stage["key"], decider, outcome, comment, system_clock())
             if decided.final:
                 resume_gate(str(decided.flow_run_id), decided.decision_id)
             print(
@@ -167,9 +166,9 @@ def _play_stage(project_id: str, stage: dict[str, Any], samples: dict[str, Any],
 
 
 def _summary(project_id: str, home: Path, receiver: Receiver, seconds: float) -> None:
-    import archive
+    from swflow import domain
 
-    status = archive.project_status(project_id)
+    status = domain.project_status(project_id)
     print("\n== 演示完成 ==")
     print(f"项目 {project_id}：{status['name']}，状态 {status['status']}")
     for stage in status["stages"]:

@@ -14,13 +14,12 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
 
-from config.clock import local_text
-from config.templates import APPROVER_TITLES
-from forms_spec import MASK
-
-from .dossier_svg import IndicatorBars, StageSpan, indicator_svg, timeline_svg
-from .html import html_environment
-from .rules import ROLE_TITLES
+from swflow.archive.dossier_svg import IndicatorBars, StageSpan, indicator_svg, timeline_svg
+from swflow.config.clock import local_text
+from swflow.config.html import html_environment
+from swflow.config.templates import APPROVER_TITLES
+from swflow.domain.people.rules import ROLE_TITLES
+from swflow.forms_spec import MASK
 
 __all__ = ["render_dossier", "write_tables_xlsx", "field_text", "local_time"]
 
@@ -266,7 +265,7 @@ def _context(data: dict[str, Any]) -> dict[str, Any]:
 
 def render_dossier(data: dict[str, Any]) -> str:
     """The dossier's `index.html`: zh-CN, self-contained, no script."""
-    return html_environment("archive").get_template("dossier.html.j2").render(**_context(data))
+    return html_environment("swflow.archive").get_template("dossier.html.j2").render(**_context(data))
 
 
 def _sheet_title(wanted: str, used: set[str]) -> str:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from markupsafe import Markup, escape
 
-from config.clock import SHANGHAI
+from swflow.config.clock import SHANGHAI
 
 __all__ = ["StageSpan", "IndicatorBars", "date_ticks", "timeline_svg", "indicator_svg"]
 

@@ -17,13 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.errors import FormError, NotFoundError, RefusedError, StorageError, os_error_text
-from forms_spec import FormSpec, mask_sensitive
-
-from .chain import canonical_json
-from .db import read_session, unit_of_work
-from .journal import append_event, project_stream, verify_stream
-from .models import (
+from swflow.archive.reports import indicator_report, scorecard_report
+from swflow.config.errors import FormError, NotFoundError, RefusedError, StorageError, os_error_text
+from swflow.db.chain import canonical_json
+from swflow.db.engine import read_session, unit_of_work
+from swflow.db.journal import append_event, project_stream, verify_stream
+from swflow.db.tables import (
     Escalation,
     Event,
     EventHead,
@@ -38,7 +37,8 @@ from .models import (
     UtcDateTime,
     WorkItem,
 )
-from .reports import indicator_report, scorecard_report
+from swflow.domain.people.visibility import may_see_sensitive
+from swflow.forms_spec import FormSpec, mask_sensitive
 
 __all__ = ["FORMAT", "may_see_sensitive", "project_data", "export_project", "import_project"]
 
@@ -61,17 +61,6 @@ def _row(obj: Any) -> dict[str, Any]:
         value = getattr(obj, column.key)
         out[column.key] = value.isoformat() if isinstance(value, datetime) else value
     return out
-
-
-def may_see_sensitive(session: Session, project: Project, person_id: str | None) -> bool:
-    """The project's team (manager, supervisor, workers) and directors see sensitive fields."""
-    if person_id is None:
-        return False
-    person = session.get(Person, person_id)
-    if person is None:
-        raise NotFoundError(f"没有人员 {person_id}")
-    members = session.execute(select(ProjectMember.person_id).where(ProjectMember.project_id == project.id)).scalars()
-    return person_id in set(members) or "director" in person.roles
 
 
 def project_data(project_id: str, viewer: str | None) -> dict[str, Any]:
@@ -137,7 +126,7 @@ def _check_out(out: Path) -> None:
 def export_project(project_id: str, out: Path, viewer: str | None, now: datetime) -> dict[str, Path]:
     """Write the dossier into `out`: into a folder beside it first, recorded as an event of the
     project, and only then moved into place, so no file leaves without its record."""
-    from .dossier import render_dossier, write_tables_xlsx
+    from swflow.archive.dossier import render_dossier, write_tables_xlsx
 
     _check_out(out)
     data = project_data(project_id, viewer)

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .chain import canonical_json
-from .db import read_session, unit_of_work
-from .journal import append_event, project_stream
-from .models import GateDecision, Project, RunState, Stage, WorkItem
+from swflow.db.chain import canonical_json
+from swflow.db.engine import read_session, unit_of_work
+from swflow.db.journal import append_event, project_stream
+from swflow.db.tables import GateDecision, Project, RunState, Stage, WorkItem
 
 __all__ = ["note_run_state", "copy_run_history", "stage_summary_markdown", "runs_to_finish"]
 

@@ -6,12 +6,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from config.errors import NotFoundError
-from config.scorecards import get_scorecard, weighted_score
-from forms_spec import FormSpec
-
-from .db import read_session
-from .models import FormSubmission, Project
+from swflow.config.errors import NotFoundError
+from swflow.config.scorecards import get_scorecard, weighted_score
+from swflow.db.engine import read_session
+from swflow.db.tables import FormSubmission, Project
+from swflow.forms_spec import FormSpec
 
 __all__ = ["indicator_report", "scorecard_report"]
 

@@ -11,12 +11,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from config.clock import SHANGHAI
-from config.retention import event_category, retention_rules
-
-from .db import read_session
-from .journal import project_stream, stream_title
-from .models import Event, Project
+from swflow.config.clock import SHANGHAI
+from swflow.config.retention import event_category, retention_rules
+from swflow.db.engine import read_session
+from swflow.db.journal import project_stream, stream_title
+from swflow.db.tables import Event, Project
 
 __all__ = ["records_by_category", "records_due_for_review"]
 
@@ -82,9 +81,9 @@ def _agency_records(session: Session) -> Iterator[tuple[str, str, datetime]]:
     A person served is in use while a project they take part in runs or a referral of theirs is
     open; after that, from the latest of those closures (or their registration). Merged and
     anonymised people are left out: their data lives on in the kept record, or is gone."""
-    from .quality.models import Complaint, Incident, SupervisionSession
-    from .registry.models import Enrolment, Referral, ServedPerson
-    from .registry.rules import PersonStatus, ReferralStatus
+    from swflow.db.quality_tables import Complaint, Incident, SupervisionSession
+    from swflow.db.registry_tables import Enrolment, Referral, ServedPerson
+    from swflow.domain.registry.rules import PersonStatus, ReferralStatus
 
     people = session.execute(select(ServedPerson).where(ServedPerson.status == PersonStatus.ACTIVE)).scalars()
     for person in people:

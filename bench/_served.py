@@ -11,7 +11,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.receiver import Receiver  # noqa: E402
+from swflow.app.receiver import Receiver  # noqa: E402
 from tests.conftest import new_home  # noqa: E402
 from tests.support.swflow_proc import Home  # noqa: E402
 
@@ -23,19 +23,19 @@ def served_home(receiver: Receiver, label: str) -> Home:
     home = new_home(Path(tempfile.mkdtemp(prefix=f"swflow-bench-{label}-")), receiver, None)  # type: ignore[arg-type]
     home.start_serve()
     os.environ.update(home.env)
-    from config.settings import get_settings
+    from swflow.config.settings import get_settings
 
     get_settings.cache_clear()
     return home
 
 
 def launch(template: str = "elderly-care", name: str = "基准项目") -> str:
-    import archive
-    from config.clock import system_clock
-    from flows.launching import launch_project
+    from swflow import domain
+    from swflow.config.clock import system_clock
+    from swflow.flows.launching import launch_project
 
-    plan = archive.prepare_launch(
-        archive.LaunchRequest(
+    plan = domain.prepare_launch(
+        domain.LaunchRequest(
             template_id=template,
             name=name,
             community="幸福社区",
@@ -51,18 +51,18 @@ def launch(template: str = "elderly-care", name: str = "基准项目") -> str:
 
 def step(project_id: str, samples: dict[str, Any]) -> str:
     """Advance a project by whatever its current stage waits for; returns the project status."""
-    import archive
-    from config.clock import system_clock
-    from flows.control import resume_gate
+    from swflow import domain
+    from swflow.config.clock import system_clock
+    from swflow.flows.control import resume_gate
 
-    status = archive.project_status(project_id)
+    status = domain.project_status(project_id)
     if status["status"] != "running":
         return str(status["status"])
     for stage in status["stages"]:
         if stage["status"] == "open":
             for item in stage["work_items"]:
                 if item["round"] == stage["round"] and item["status"] == "open":
-                    archive.submit_form(
+                    domain.submit_form(
                         project_id,
                         item["form"],
                         item["assignee"],
@@ -72,7 +72,7 @@ def step(project_id: str, samples: dict[str, Any]) -> str:
                     )
             return "running"
         if stage["status"] == "awaiting_decision":
-            decided = archive.record_decision(
+            decided = domain.record_decision(
                 project_id, stage["key"], stage["waiting_on"][0], "approve", "", system_clock()
             )
             if decided.final:
@@ -82,7 +82,7 @@ def step(project_id: str, samples: dict[str, Any]) -> str:
 
 
 def run_to_end(projects: list[str], timeout: float = 3600) -> float:
-    from app.samples import form_samples
+    from swflow.app.samples import form_samples
 
     samples = form_samples()
     start = time.monotonic()

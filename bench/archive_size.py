@@ -22,18 +22,18 @@ def main(events: int) -> None:
     os.environ.update({"SWFLOW_HOME": str(home), "SWFLOW_HOLD_OUTSIDE_WORKING_HOURS": "false"})
     import yaml
 
-    import archive
-    from app.samples import form_samples, people_yaml
-    from archive.export import export_project
-    from config.clock import SHANGHAI
+    from swflow import db, domain
+    from swflow.app.samples import form_samples, people_yaml
+    from swflow.archive.export import export_project
+    from swflow.config.clock import SHANGHAI
 
     now = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
-    archive.migrate()
-    archive.import_people(
-        archive.PeopleFile.model_validate(yaml.safe_load(people_yaml("json://127.0.0.1:9"))).people, "bench", now
+    db.migrate()
+    domain.import_people(
+        domain.PeopleFile.model_validate(yaml.safe_load(people_yaml("json://127.0.0.1:9"))).people, "bench", now
     )
-    plan = archive.prepare_launch(
-        archive.LaunchRequest(
+    plan = domain.prepare_launch(
+        domain.LaunchRequest(
             template_id="elderly-care",
             name="大档案",
             community="c",
@@ -43,21 +43,21 @@ def main(events: int) -> None:
         ),
         now.date(),
     )
-    archive.record_launch(plan, "00000000-0000-0000-0000-00000000beef", now)
-    archive.open_stage(plan.project_id, "assessment", now)
+    domain.record_launch(plan, "00000000-0000-0000-0000-00000000beef", now)
+    domain.open_stage(plan.project_id, "assessment", now)
     data = form_samples()["needs-assessment"]
     t0 = time.perf_counter()
-    count = len(archive.project_events(plan.project_id))
+    count = len(domain.project_events(plan.project_id))
     i = 0
     while count < events:
-        archive.submit_form(plan.project_id, "needs-assessment", "wang.worker", data, now + timedelta(seconds=i))
+        domain.submit_form(plan.project_id, "needs-assessment", "wang.worker", data, now + timedelta(seconds=i))
         i += 1
         count += 1 if i > 1 else 3  # the first submission also asks for the decision
     build = time.perf_counter() - t0
-    count = len(archive.project_events(plan.project_id))
+    count = len(domain.project_events(plan.project_id))
     t0 = time.perf_counter()
-    with archive.read_session() as session:
-        assert archive.verify_stream(session, archive.project_stream(plan.project_id)) is None
+    with db.read_session() as session:
+        assert db.verify_stream(session, db.project_stream(plan.project_id)) is None
     verify = time.perf_counter() - t0
     t0 = time.perf_counter()
     paths = export_project(plan.project_id, home / "dossier", None, now)

@@ -21,7 +21,7 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 def main() -> None:
     env = {**os.environ, "SWFLOW_HOME": tempfile.mkdtemp(prefix="swflow-bench-cli-")}
-    cli = [sys.executable, "-m", "app.cli"]
+    cli = [sys.executable, "-m", "swflow.app.cli"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
     for label, argv in (
         ("swflow --help", [*cli, "--help"]),

@@ -21,12 +21,12 @@ def build(n_items: int, due_share: float = 0.01) -> datetime:
     """One elderly-care project per 100 items; items spread over the year, `due_share` due now."""
     from sqlalchemy import insert, select, update
 
-    import archive
-    from archive.models import WorkItem
-    from config.clock import SHANGHAI
+    from swflow import db, domain
+    from swflow.config.clock import SHANGHAI
+    from swflow.db.tables import WorkItem
 
     now = datetime(2026, 6, 15, 10, tzinfo=SHANGHAI)
-    people = archive.PeopleFile.model_validate(
+    people = domain.PeopleFile.model_validate(
         {
             "people": [
                 {
@@ -53,16 +53,16 @@ def build(n_items: int, due_share: float = 0.01) -> datetime:
             ]
         }
     ).people
-    archive.import_people(people, "bench", now)
-    request = archive.LaunchRequest(
+    domain.import_people(people, "bench", now)
+    request = domain.LaunchRequest(
         template_id="elderly-care", name="基准", community="c", manager_id="m", supervisor_id="s", worker_ids=["w"]
     )
     projects = max(1, n_items // 100)
     for index in range(projects):
-        plan = archive.prepare_launch(request, now.date())
-        archive.record_launch(plan, f"00000000-0000-0000-0000-{index:012d}", now - timedelta(days=30))
-        archive.open_stage(plan.project_id, "assessment", now - timedelta(days=30))
-    with archive.unit_of_work() as session:
+        plan = domain.prepare_launch(request, now.date())
+        domain.record_launch(plan, f"00000000-0000-0000-0000-{index:012d}", now - timedelta(days=30))
+        domain.open_stage(plan.project_id, "assessment", now - timedelta(days=30))
+    with db.unit_of_work() as session:
         template = session.execute(select(WorkItem).limit(1)).scalar_one()
         base = {c: getattr(template, c) for c in ("project_id", "stage_id", "round", "assignee_id", "opened_at")}
         rows = []
@@ -96,13 +96,13 @@ def main(sizes: list[int]) -> None:
     for n in sizes:
         home = tempfile.mkdtemp(prefix="swflow-bench-sweep-")
         os.environ["SWFLOW_HOME"] = home
-        from config.settings import get_settings
+        from swflow.config.settings import get_settings
 
         get_settings.cache_clear()
-        import archive
-        from archive.deadlines import sweep
+        from swflow import db
+        from swflow.domain.agency import sweep
 
-        archive.migrate()
+        db.migrate()
         now = build(n)
         t0 = time.perf_counter()
         first = sweep(now)
@@ -113,7 +113,9 @@ def main(sizes: list[int]) -> None:
         print(f"{n:>10} {first.escalated:>6} {t1 - t0:>15.3f} s {t2 - t1:>18.4f} s")
         from sqlalchemy import text
 
-        with archive.db.engine_for(get_settings().archive_url).connect() as connection:
+        from swflow.db import engine_for
+
+        with engine_for(get_settings().archive_url).connect() as connection:
             plan = connection.execute(
                 text(
                     "EXPLAIN QUERY PLAN SELECT * FROM work_items WHERE status = 'open' AND next_escalation_at <= :now"

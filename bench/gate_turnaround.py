@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.receiver import Receiver  # noqa: E402
+from swflow.app.receiver import Receiver  # noqa: E402
 from tests.conftest import form_data, new_home  # noqa: E402
 from tests.e2e.test_lifecycle import SUPERVISOR, WORKER, launch, open_forms  # noqa: E402
 from tests.support.swflow_proc import wait_for  # noqa: E402

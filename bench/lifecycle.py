@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 from _served import launch, run_to_end, served_home  # noqa: E402
 
-from app.receiver import Receiver  # noqa: E402
+from swflow.app.receiver import Receiver  # noqa: E402
 
 
 def _create(url: str) -> str:

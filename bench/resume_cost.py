@@ -17,15 +17,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _served import SUPERVISOR, launch, served_home  # noqa: E402
 
-from app.receiver import Receiver  # noqa: E402
+from swflow.app.receiver import Receiver  # noqa: E402
 
 TEMPLATE = "other-services"
 
 
 def _stage(project: str, key: str) -> dict[str, Any]:
-    import archive
+    from swflow import domain
 
-    return next(s for s in archive.project_status(project)["stages"] if s["key"] == key)
+    return next(s for s in domain.project_status(project)["stages"] if s["key"] == key)
 
 
 def _wait(check: Any, timeout: float = 120) -> None:
@@ -37,35 +37,35 @@ def _wait(check: Any, timeout: float = 120) -> None:
 
 
 def _fill(project: str, key: str, samples: dict[str, Any]) -> None:
-    import archive
-    from config.clock import system_clock
+    from swflow import domain
+    from swflow.config.clock import system_clock
 
     _wait(lambda: any(i["status"] == "open" for i in _stage(project, key)["work_items"]))
     for item in _stage(project, key)["work_items"]:
         if item["status"] == "open":
-            archive.submit_form(
+            domain.submit_form(
                 project, item["form"], item["assignee"], samples[item["form"]], system_clock(), item["activity"] or None
             )
 
 
 def _approve_and_time(project: str, key: str, next_key: str) -> float:
-    import archive
-    from config.clock import system_clock
-    from flows.control import resume_gate
+    from swflow import domain
+    from swflow.config.clock import system_clock
+    from swflow.flows.control import resume_gate
 
-    run_id = archive.project_status(project)["flow_run_id"]
-    from flows.control import run_state
+    run_id = domain.project_status(project)["flow_run_id"]
+    from swflow.flows.control import run_state
 
     _wait(lambda: run_state(run_id) == "Suspended")
     start = time.monotonic()
-    decided = archive.record_decision(project, key, SUPERVISOR, "approve", "", system_clock())
+    decided = domain.record_decision(project, key, SUPERVISOR, "approve", "", system_clock())
     resume_gate(str(decided.flow_run_id), decided.decision_id)
     _wait(lambda: bool(_stage(project, next_key)["work_items"]))
     return time.monotonic() - start
 
 
 def measure(activities: int) -> dict[str, float]:
-    from app.samples import form_samples
+    from swflow.app.samples import form_samples
 
     samples = form_samples()
     row = samples["service-schedule"]["activities"][0]

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 from _served import launch, served_home  # noqa: E402
 
-from app.receiver import Receiver  # noqa: E402
+from swflow.app.receiver import Receiver  # noqa: E402
 from tests.support.swflow_proc import Home  # noqa: E402
 
 ACTIVE = ["SCHEDULED", "PENDING", "RUNNING"]
@@ -54,7 +54,7 @@ def _name(pid: int) -> str:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "?"
-    if "flows.runner" in raw:
+    if "swflow.flows.runner" in raw:
         return "runner"
     if "prefect server" in raw:
         return "prefect server"
@@ -102,7 +102,7 @@ def _alive(home: Home) -> None:
 
 
 def main(n: int, in_flight: int) -> None:
-    from config.errors import SwflowError
+    from swflow.config.errors import SwflowError
 
     with Receiver() as receiver:
         home = served_home(receiver, "memory")

@@ -1,8 +1,8 @@
 """Settings, the clock, the business calendar, templates and the exception tree."""
 
-from .calendar import add_working_days, due_at, is_working_day
-from .clock import SHANGHAI, Clock, fixed_clock, system_clock
-from .errors import (
+from swflow.config.calendar import add_working_days, due_at, is_working_day
+from swflow.config.clock import SHANGHAI, Clock, fixed_clock, system_clock
+from swflow.config.errors import (
     AlreadyDecidedError,
     ArchiveNotInitialisedError,
     DefinitionError,
@@ -12,8 +12,8 @@ from .errors import (
     ServerNotRunningError,
     SwflowError,
 )
-from .settings import Settings, get_settings, home_dir
-from .templates import GateRule, StageSpec, Template, get_template, list_templates, load_template
+from swflow.config.settings import Settings, get_settings, home_dir
+from swflow.config.templates import GateRule, StageSpec, Template, get_template, list_templates, load_template
 
 __all__ = [
     "SHANGHAI",

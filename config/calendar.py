@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from .clock import SHANGHAI
-from .settings import home_dir
+from swflow.config.clock import SHANGHAI
+from swflow.config.settings import home_dir
 
 __all__ = [
     "BusinessCalendar",

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .errors import NotFoundError
-from .yaml_source import load_definition
+from swflow.config.errors import NotFoundError
+from swflow.config.yaml_source import load_definition
 
 __all__ = ["EscalationStep", "EscalationPolicy", "get_policy", "list_policies"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import FormError
+from swflow.config.errors import FormError
 
 __all__ = [
     "InputLimits",

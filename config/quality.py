@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .settings import home_dir
-from .yaml_source import load_definition
+from swflow.config.settings import home_dir
+from swflow.config.yaml_source import load_definition
 
 __all__ = [
     "CommunityKind",
@@ -108,8 +108,8 @@ class QualitySettings(_Frozen):
 
     @model_validator(mode="after")
     def _references_exist(self) -> QualitySettings:
-        from .escalation import list_policies
-        from .templates import list_templates
+        from swflow.config.escalation import list_policies
+        from swflow.config.templates import list_templates
 
         policies = {p.id for p in list_policies()}
         for section in ("supervision", "complaints", "actions", "incidents", "risk_review", "certificates"):

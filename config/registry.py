@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .settings import home_dir
-from .yaml_source import load_definition
+from swflow.config.settings import home_dir
+from swflow.config.yaml_source import load_definition
 
 __all__ = [
     "ActivityRecordFields",
@@ -51,7 +51,7 @@ class RegistrySettings(_Frozen):
 
     @model_validator(mode="after")
     def _references_exist(self) -> RegistrySettings:
-        from .escalation import list_policies
+        from swflow.config.escalation import list_policies
 
         if self.referrals.consent_purpose not in self.consent_purposes:
             raise ValueError(

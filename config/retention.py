@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .yaml_source import load_definition
+from swflow.config.yaml_source import load_definition
 
 __all__ = ["Category", "CATEGORIES", "RetentionRules", "retention_rules", "event_category"]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import NotFoundError
-from .yaml_source import load_definition
+from swflow.config.errors import NotFoundError
+from swflow.config.yaml_source import load_definition
 
 __all__ = ["Scorecard", "ScoreDimension", "load_scorecard", "get_scorecard", "weighted_score"]
 

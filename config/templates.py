@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import NotFoundError
-from .yaml_source import load_definition
+from swflow.config.errors import NotFoundError
+from swflow.config.yaml_source import load_definition
 
 __all__ = ["APPROVER_TITLES", "GateRule", "StageSpec", "Template", "load_template", "list_templates", "get_template"]
 
@@ -113,7 +113,7 @@ class Template(_Frozen):
 
     @model_validator(mode="after")
     def _policies_exist(self) -> Template:
-        from .escalation import list_policies
+        from swflow.config.escalation import list_policies
 
         known = {p.id for p in list_policies()}
         if self.escalation_policy not in known:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import DefinitionError
+from swflow.config.errors import DefinitionError
 
 __all__ = ["load_definition", "describe_validation_error"]
 

@@ -9,9 +9,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from archive.recovery import beat
-from config.clock import system_clock
-from config.settings import get_settings
+from swflow.config.clock import system_clock
+from swflow.config.settings import get_settings
+from swflow.domain.projects.recovery import beat
 
 __all__ = ["alive"]
 

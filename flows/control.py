@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from config.errors import ServerNotRunningError, SwflowError
-from config.settings import api_headers, get_settings
+from swflow.config.errors import ServerNotRunningError, SwflowError
+from swflow.config.settings import api_headers, get_settings
 
 __all__ = [
     "DEPLOYMENT",

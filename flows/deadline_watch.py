@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from archive.deadlines import sweep
-from config.clock import system_clock
+from swflow.config.clock import system_clock
+from swflow.domain.agency import sweep
 
 __all__ = ["deadline_watch", "FLOW_NAME"]
 

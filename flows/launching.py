@@ -3,12 +3,11 @@ server delays a project and never loses it, and no run ever exists without its p
 
 from __future__ import annotations
 
-from archive import LaunchPlan, record_launch
-from archive.recovery import attach_run
-from config.clock import system_clock
-from config.errors import SwflowError
-
-from .control import start_project_run
+from swflow.config.clock import system_clock
+from swflow.config.errors import SwflowError
+from swflow.domain import LaunchPlan, record_launch
+from swflow.domain.projects.recovery import attach_run
+from swflow.flows.control import start_project_run
 
 __all__ = ["launch_project"]
 

@@ -12,12 +12,18 @@ import getpass
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from archive.recovery import WatchedRun, attach_run, record_recovery, recovery_key, watched_run, watched_runs
-from config.clock import system_clock
-from config.errors import RefusedError
-from config.settings import Settings, get_settings
-
-from .control import RunInfo, force_cancel, force_crashed, read_runs, start_project_run
+from swflow.config.clock import system_clock
+from swflow.config.errors import RefusedError
+from swflow.config.settings import Settings, get_settings
+from swflow.domain.projects.recovery import (
+    WatchedRun,
+    attach_run,
+    record_recovery,
+    recovery_key,
+    watched_run,
+    watched_runs,
+)
+from swflow.flows.control import RunInfo, force_cancel, force_crashed, read_runs, start_project_run
 
 __all__ = ["Bounds", "Recovered", "why_stranded", "reconcile_runs", "recover_project", "abandon_orphaned_runs"]
 

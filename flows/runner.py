@@ -8,13 +8,13 @@ from typing import cast
 def main() -> None:
     from datetime import timedelta
 
-    from config.settings import get_settings, use_prefect_settings
+    from swflow.config.settings import get_settings, use_prefect_settings
 
     use_prefect_settings()
     from prefect import serve
 
-    from .deadline_watch import deadline_watch
-    from .service_project import service_project
+    from swflow.flows.deadline_watch import deadline_watch
+    from swflow.flows.service_project import service_project
 
     every = timedelta(minutes=get_settings().sweep_interval_minutes)
     from prefect.deployments.runner import RunnerDeployment

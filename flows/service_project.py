@@ -12,7 +12,8 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from tasks import (
+from swflow.flows.alive import alive
+from swflow.tasks import (
     GateReplyRef,
     StageRef,
     apply_gate_reply,
@@ -23,8 +24,6 @@ from tasks import (
     open_stage,
     read_gate,
 )
-
-from .alive import alive
 
 __all__ = ["GateReply", "service_project", "FLOW_NAME"]
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from config.errors import DefinitionError, NotFoundError
-from config.templates import Template
-
-from .spec import FormSpec, get_form
+from swflow.config.errors import DefinitionError, NotFoundError
+from swflow.config.templates import Template
+from swflow.forms_spec.spec import FormSpec, get_form
 
 __all__ = ["check_template_forms", "template_forms"]
 

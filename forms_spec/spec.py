@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from config.errors import NotFoundError
-from config.limits import get_limits
-from config.yaml_source import load_definition
+from swflow.config.errors import NotFoundError
+from swflow.config.limits import get_limits
+from swflow.config.yaml_source import load_definition
 
 __all__ = ["Attachment", "FieldSpec", "FormSpec", "ShowIf", "load_form", "list_forms", "get_form", "model_for"]
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from config.errors import FormError, pydantic_rule
-
-from .spec import FieldSpec, FormSpec, model_for
+from swflow.config.errors import FormError, pydantic_rule
+from swflow.forms_spec.spec import FieldSpec, FormSpec, model_for
 
 __all__ = ["validate_submission", "form_schema", "mask_sensitive", "MASK"]
 

@@ -1,8 +1,8 @@
 """Messages to people: the outbox dispatcher, the apprise adapter and zh-CN templates."""
 
-from .channels import AppriseSender, Sender
-from .dispatcher import DispatchReport, dispatch_once
-from .render import RenderedMessage, render_message
+from swflow.notifications.channels import AppriseSender, Sender
+from swflow.notifications.dispatcher import DispatchReport, dispatch_once
+from swflow.notifications.render import RenderedMessage, render_message
 
 __all__ = [
     "AppriseSender",

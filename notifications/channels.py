@@ -7,7 +7,7 @@ import os
 import threading
 from typing import Protocol
 
-from .robots import RobotSender, parse_robot_url
+from swflow.notifications.robots import RobotSender, parse_robot_url
 
 __all__ = ["Sender", "AppriseSender"]
 

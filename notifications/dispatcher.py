@@ -14,15 +14,14 @@ import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
-from archive.db import read_session
-from archive.models import Person
-from archive.outbox import claim_next, record_delivery
-from config.clock import Clock, system_clock
-from config.settings import get_settings
-
-from .channels import AppriseSender, Sender
-from .message_ids import id_line, with_message_id
-from .render import render_message
+from swflow.config.clock import Clock, system_clock
+from swflow.config.settings import get_settings
+from swflow.db.engine import read_session
+from swflow.db.tables import Person
+from swflow.domain.outbox.records import claim_next, record_delivery
+from swflow.notifications.channels import AppriseSender, Sender
+from swflow.notifications.message_ids import id_line, with_message_id
+from swflow.notifications.render import render_message
 
 __all__ = ["DispatchReport", "dispatch_once", "dispatcher_id", "lease_duration", "DEFAULT_LEASE_SECONDS"]
 

@@ -18,7 +18,7 @@ class RenderedMessage:
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("notifications", "templates"),
+        loader=PackageLoader("swflow.notifications", "templates"),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,

@@ -1,6 +1,6 @@
 """Prefect tasks: the stage work the flows call."""
 
-from .stage_work import (
+from swflow.tasks.stage_work import (
     GateReplyRef,
     ProjectPlan,
     StageRef,

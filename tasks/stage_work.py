@@ -10,9 +10,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-import archive
-from archive import GateOutcome, GateState
-from config.clock import system_clock
+from swflow import domain
+from swflow.config.clock import system_clock
+from swflow.domain import GateOutcome, GateState
 
 __all__ = [
     "StageRef",
@@ -56,34 +56,34 @@ def load_plan(project_id: str, flow_run_id: str) -> ProjectPlan:
     """The stages still to pass, if this run is the project's run: a run the archive does not name
     (replaced by a recovery) stops as `superseded` instead of acting beside its successor.
     Retries while `swflow launch` (or a recovery) is still committing the project or its run."""
-    from archive.recovery import current_run_of
+    from swflow.domain.projects.recovery import current_run_of
 
     current = current_run_of(project_id)
     if current is None:
         raise RunNotAttachedError(f"项目 {project_id} 尚未记录其流程运行")
     if current != flow_run_id:
         return ProjectPlan(project_id=project_id, status="superseded", remaining_stages=[])
-    status, remaining = archive.remaining_stages(project_id)
+    status, remaining = domain.remaining_stages(project_id)
     return ProjectPlan(project_id=project_id, status=status, remaining_stages=remaining)
 
 
 @task(cache_policy=NO_CACHE)
 def open_stage(ref: StageRef) -> int:
-    return archive.open_stage(ref.project_id, ref.stage_key, system_clock())
+    return domain.open_stage(ref.project_id, ref.stage_key, system_clock())
 
 
 @task(cache_policy=NO_CACHE)
 def read_gate(ref: StageRef) -> GateState:
-    return archive.read_gate(ref.project_id, ref.stage_key)
+    return domain.read_gate(ref.project_id, ref.stage_key)
 
 
 @task(cache_policy=NO_CACHE)
 def gate_summary(ref: StageRef) -> str:
     """What the suspended gate shows in the Prefect UI; from here the run waits (Suspended)."""
-    from archive.history import note_run_state
+    from swflow.archive.history import note_run_state
 
     note_run_state(ref.project_id, "Suspended")
-    return archive.gate_summary(ref.project_id, ref.stage_key)
+    return domain.gate_summary(ref.project_id, ref.stage_key)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -94,7 +94,7 @@ def keep_stage_record(ref: StageRef) -> int:
     from prefect.artifacts import create_markdown_artifact
     from prefect.runtime import flow_run
 
-    from archive.history import copy_run_history, stage_summary_markdown
+    from swflow.archive.history import copy_run_history, stage_summary_markdown
 
     with get_client(sync_client=True) as client:
         states = client.read_flow_run_states(flow_run.id)
@@ -122,11 +122,11 @@ def keep_stage_record(ref: StageRef) -> int:
 
 @task(cache_policy=NO_CACHE)
 def apply_gate_reply(ref: GateReplyRef) -> GateOutcome:
-    return archive.apply_gate_reply(
+    return domain.apply_gate_reply(
         ref.project_id, ref.stage_key, ref.attempt, ref.decision_id, system_clock(), round_=ref.round
     )
 
 
 @task(cache_policy=NO_CACHE)
 def close_project(project_id: str) -> str:
-    return archive.close_project(project_id, system_clock())
+    return domain.close_project(project_id, system_clock())

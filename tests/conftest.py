@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.receiver import Receiver
+from swflow.app.receiver import Receiver
 from tests.support.swflow_proc import Home
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def people_file(directory: Path, receiver_url: str) -> Path:
 
 def form_data(directory: Path, key: str) -> Path:
     """A sample submission from app/samples/forms/ written to a file of the test's own."""
-    from app.samples import form_samples
+    from swflow.app.samples import form_samples
 
     data = form_samples()[key]
     path = directory / f"{key}.yaml"

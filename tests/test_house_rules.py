@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import shutil
 import subprocess
 import sys
@@ -22,13 +24,50 @@ def test_layers_of_design_md_are_kept() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+ROOMS = ["app", "archive", "config", "db", "domain", "flows", "forms_spec", "notifications", "tasks"]
+
+
+def test_installing_swflow_adds_one_top_level_package() -> None:
+    top_level = importlib.metadata.distribution("swflow").read_text("top_level.txt") or ""
+    assert top_level.split() == ["swflow"]
+    linked = sorted(p.name for p in (ROOT / "swflow").iterdir() if p.is_symlink())
+    assert linked == ROOMS, "every room at the top is linked into swflow/ (and nothing else)"
+
+
+def _imported_names(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            names += [(node.lineno, alias.name) for alias in node.names]
+    return names
+
+
+def test_no_module_imports_the_old_top_level_names() -> None:
+    """One import root: `import config` or `from archive import …` would load a second copy."""
+    files = [p for folder in [*ROOMS, "tests", "bench", "scripts"] for p in (ROOT / folder).rglob("*.py")]
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {name}"
+        for path in files
+        for line, name in _imported_names(path)
+        if name.split(".")[0] in ROOMS
+    ]
+    assert found == []
+
+
+def test_no_module_is_longer_than_400_lines_but_frozen_migrations() -> None:
+    files = [p for folder in ROOMS for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts]
+    long = {str(p.relative_to(ROOT)): n for p in files if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert long == {}
+
+
 def test_ruff_finds_nothing_in_the_package() -> None:
-    packages = ["app", "archive", "config", "flows", "forms_spec", "notifications", "tasks"]
-    result = subprocess.run([_tool("ruff"), "check", *packages], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([_tool("ruff"), "check", *ROOMS], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict_passes() -> None:
-    packages = ["config", "forms_spec", "archive", "notifications", "tasks", "flows", "app"]
-    result = subprocess.run([_tool("mypy"), "--strict", *packages], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([_tool("mypy"), "--strict", "-p", "swflow"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 import yaml
 
-from app.cli import build_parser, main
-from app.samples import SAMPLES, form_samples
-from config.clock import SHANGHAI
-from config.settings import get_settings
+from swflow.app.cli.main import build_parser, main
+from swflow.app.samples import SAMPLES, form_samples
+from swflow.config.clock import SHANGHAI
+from swflow.config.settings import get_settings
 
 SEED = 20261201
 INPUTS = int(os.environ.get("SWFLOW_TEST_BAD_INPUTS", "12000"))
@@ -154,7 +154,7 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
             people.write_text(text.replace("{receiver}", "json://127.0.0.1:9"), encoding="utf-8")
             assert main(["people", "import", str(people)]) == 0
         project = _launch()
-        from archive.export import project_data
+        from swflow.archive.export import project_data
 
         yield Stage(root / "home", _bad_files(root, project_data(project, None)), {"project": [project]})
     finally:
@@ -165,10 +165,10 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
 
 
 def _launch() -> str:
-    import archive
+    from swflow import domain
 
     now = datetime.fromisoformat(NOW).replace(tzinfo=SHANGHAI)
-    request = archive.LaunchRequest(
+    request = domain.LaunchRequest(
         template_id="elderly-care",
         name="幸福社区独居老人关爱",
         community="幸福社区",
@@ -176,9 +176,9 @@ def _launch() -> str:
         supervisor_id="li.supervisor",
         worker_ids=["wang.worker"],
     )
-    plan = archive.prepare_launch(request, now.date())
-    archive.record_launch(plan, "00000000-0000-4000-8000-0000000000b1", now)
-    archive.open_stage(plan.project_id, "assessment", now)
+    plan = domain.prepare_launch(request, now.date())
+    domain.record_launch(plan, "00000000-0000-4000-8000-0000000000b1", now)
+    domain.open_stage(plan.project_id, "assessment", now)
     return plan.project_id
 
 

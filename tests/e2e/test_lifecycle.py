@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.receiver import Receiver
+from swflow.app.receiver import Receiver
 from tests.conftest import form_data
 from tests.support.swflow_proc import Home, wait_for
 

@@ -187,7 +187,7 @@ def test_twenty_launches_at_once_all_get_their_run(served: Home) -> None:
     argv = ["launch", "elderly-care", "--community", "幸福社区", "--manager", MANAGER, "--supervisor", SUPERVISOR]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "app.cli", *argv, "--name", f"并发启动{n}", "--worker", WORKER],
+            [sys.executable, "-m", "swflow.app.cli", *argv, "--name", f"并发启动{n}", "--worker", WORKER],
             env=served.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

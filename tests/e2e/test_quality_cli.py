@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.receiver import Receiver
+from swflow.app.receiver import Receiver
 from tests.conftest import people_file
 from tests.support.swflow_proc import Home
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from app.samples import SAMPLES, form_samples
-from config.clock import SHANGHAI
-from config.settings import get_settings
-from forms_spec import MASK
+from swflow.app.samples import SAMPLES, form_samples
+from swflow.config.clock import SHANGHAI
+from swflow.config.settings import get_settings
+from swflow.forms_spec import MASK
 from tests.support.swflow_proc import Home
 
 WORKER, SUPERVISOR, MANAGER, DIRECTOR, OUTSIDER = (
@@ -51,11 +51,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
 
 def _project_in_execution() -> str:
     """What `swflow serve` would have done: launch a §5.2 project and pass assessment and planning."""
-    import archive
+    from swflow import domain
 
     now = datetime.fromisoformat(MONDAY).replace(tzinfo=SHANGHAI)
     samples = form_samples()
-    request = archive.LaunchRequest(
+    request = domain.LaunchRequest(
         template_id="community-participation",
         name="幸福社区邻里守望志愿服务",
         community="幸福社区",
@@ -63,17 +63,17 @@ def _project_in_execution() -> str:
         supervisor_id=SUPERVISOR,
         worker_ids=[WORKER],
     )
-    plan = archive.prepare_launch(request, now.date())
-    archive.record_launch(plan, "00000000-0000-4000-8000-0000000000e2", now)
+    plan = domain.prepare_launch(request, now.date())
+    domain.record_launch(plan, "00000000-0000-4000-8000-0000000000e2", now)
     for stage in ("assessment", "planning"):
-        archive.open_stage(plan.project_id, stage, now)
+        domain.open_stage(plan.project_id, stage, now)
         spec = next(s for s in plan.template_snapshot["stages"] if s["key"] == stage)
         for form in spec["forms"]:
-            archive.submit_form(plan.project_id, form, WORKER, samples[form], now)
-        decided = archive.record_decision(plan.project_id, stage, SUPERVISOR, "approve", "", now)
-        gate = archive.read_gate(plan.project_id, stage)
-        archive.apply_gate_reply(plan.project_id, stage, gate.attempt, decided.decision_id, now)
-    archive.open_stage(plan.project_id, "execution", now)
+            domain.submit_form(plan.project_id, form, WORKER, samples[form], now)
+        decided = domain.record_decision(plan.project_id, stage, SUPERVISOR, "approve", "", now)
+        gate = domain.read_gate(plan.project_id, stage)
+        domain.apply_gate_reply(plan.project_id, stage, gate.attempt, decided.decision_id, now)
+    domain.open_stage(plan.project_id, "execution", now)
     return plan.project_id
 
 

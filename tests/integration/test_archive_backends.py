@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-import archive
-from app.samples import form_samples
-from config.errors import AlreadyDecidedError
-from config.settings import get_settings
+from swflow import db, domain
+from swflow.app.samples import form_samples
+from swflow.config.errors import AlreadyDecidedError
+from swflow.config.settings import get_settings
 from tests.conftest import SAMPLES
 
 PG_ADMIN_URL = os.environ.get("SWFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -38,7 +38,7 @@ def _pg_database() -> Iterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        from archive.db import engine_for
+        from swflow.db.engine import engine_for
 
         engine_for(f"{base}/{name}").dispose()
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -53,26 +53,26 @@ def archive_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
         url = f"sqlite:///{tmp_path / 'archive.db'}"
         monkeypatch.setenv("SWFLOW_DATABASE_URL", url)
         get_settings.cache_clear()
-        archive.migrate()
+        db.migrate()
         yield url
     else:
         for url in _pg_database():
             monkeypatch.setenv("SWFLOW_DATABASE_URL", url)
             get_settings.cache_clear()
-            archive.migrate()
+            db.migrate()
             yield url
     get_settings.cache_clear()
 
 
-def _people() -> list[archive.PersonRecord]:
+def _people() -> list[domain.PersonRecord]:
     text = (SAMPLES / "people.yaml").read_text(encoding="utf-8").replace("{receiver}", "json://127.0.0.1:9")
-    return archive.PeopleFile.model_validate(yaml.safe_load(text)).people
+    return domain.PeopleFile.model_validate(yaml.safe_load(text)).people
 
 
 def _project_awaiting_decision() -> str:
-    archive.import_people(_people(), "test", NOW)
-    plan = archive.prepare_launch(
-        archive.LaunchRequest(
+    domain.import_people(_people(), "test", NOW)
+    plan = domain.prepare_launch(
+        domain.LaunchRequest(
             template_id="elderly-care",
             name="后端测试",
             community="幸福社区",
@@ -82,36 +82,36 @@ def _project_awaiting_decision() -> str:
         ),
         NOW.date(),
     )
-    archive.record_launch(plan, "00000000-0000-0000-0000-000000000000", NOW)
-    archive.open_stage(plan.project_id, "assessment", NOW)
+    domain.record_launch(plan, "00000000-0000-0000-0000-000000000000", NOW)
+    domain.open_stage(plan.project_id, "assessment", NOW)
     data = form_samples()["needs-assessment"]
-    archive.submit_form(plan.project_id, "needs-assessment", "wang.worker", data, NOW)
+    domain.submit_form(plan.project_id, "needs-assessment", "wang.worker", data, NOW)
     return plan.project_id
 
 
 def test_decision_is_recorded_once_and_the_chain_holds(archive_url: str) -> None:
     project = _project_awaiting_decision()
-    decided = archive.record_decision(project, "assessment", "li.supervisor", "approve", "", NOW)
+    decided = domain.record_decision(project, "assessment", "li.supervisor", "approve", "", NOW)
     with pytest.raises(AlreadyDecidedError):
-        archive.record_decision(project, "assessment", "li.supervisor", "return", "再改", NOW)
-    outcome = archive.apply_gate_reply(project, "assessment", 1, decided.decision_id, NOW)
+        domain.record_decision(project, "assessment", "li.supervisor", "return", "再改", NOW)
+    outcome = domain.apply_gate_reply(project, "assessment", 1, decided.decision_id, NOW)
     assert outcome.kind == "approved"
-    again = archive.apply_gate_reply(project, "assessment", 1, decided.decision_id, NOW)
+    again = domain.apply_gate_reply(project, "assessment", 1, decided.decision_id, NOW)
     assert again.kind == "approved"
-    kinds = [e["kind"] for e in archive.project_events(project)]
+    kinds = [e["kind"] for e in domain.project_events(project)]
     assert kinds.count("stage.approved") == 1
-    with archive.read_session() as session:
-        assert archive.verify_stream(session, archive.project_stream(project)) is None
+    with db.read_session() as session:
+        assert db.verify_stream(session, db.project_stream(project)) is None
 
 
 def _decide_at_the_barrier(barrier: Any, project: str, outcome: str, results: Any) -> None:
     get_settings.cache_clear()
-    from archive.db import after_fork
+    from swflow.db.engine import after_fork
 
     after_fork()
     barrier.wait()
     try:
-        archive.record_decision(project, "assessment", "li.supervisor", outcome, "意见", NOW)
+        domain.record_decision(project, "assessment", "li.supervisor", outcome, "意见", NOW)
         results.put("recorded")
     except AlreadyDecidedError:
         results.put("already decided")
@@ -133,10 +133,10 @@ def test_fifty_races_of_two_processes_each_record_exactly_one_decision(archive_u
             worker.join(timeout=60)
             assert worker.exitcode == 0
         assert sorted(results.get(timeout=5) for _ in workers) == ["already decided", "recorded"]
-        decisions = archive.project_status(project)["stages"][0]["decisions"]
+        decisions = domain.project_status(project)["stages"][0]["decisions"]
         assert len(decisions) == 1
-        with archive.read_session() as session:
-            assert archive.verify_stream(session, archive.project_stream(project)) is None
+        with db.read_session() as session:
+            assert db.verify_stream(session, db.project_stream(project)) is None
 
 
 def test_two_simultaneous_cli_decisions_exit_0_and_3(archive_url: str) -> None:
@@ -145,7 +145,7 @@ def test_two_simultaneous_cli_decisions_exit_0_and_3(archive_url: str) -> None:
     argv = [
         sys.executable,
         "-m",
-        "app.cli",
+        "swflow.app.cli",
         "approve",
         project,
         "assessment",
@@ -159,17 +159,17 @@ def test_two_simultaneous_cli_decisions_exit_0_and_3(archive_url: str) -> None:
     codes = sorted(code for code, _ in results)
     assert codes == [0, 3], results
     assert any("already decided" in err for code, err in results if code == 3)
-    decisions = archive.project_status(project)["stages"][0]["decisions"]
+    decisions = domain.project_status(project)["stages"][0]["decisions"]
     assert len(decisions) == 1
-    with archive.read_session() as session:
-        assert archive.verify_stream(session, archive.project_stream(project)) is None
+    with db.read_session() as session:
+        assert db.verify_stream(session, db.project_stream(project)) is None
 
 
 def _register_at_the_barrier(barrier: Any, name: str, results: Any) -> None:
     get_settings.cache_clear()
-    from archive import registry
-    from archive.db import after_fork
-    from config.errors import RefusedError
+    from swflow.config.errors import RefusedError
+    from swflow.db.engine import after_fork
+    from swflow.domain import registry
 
     after_fork()
     data = {"name": name, "gender": "female", "birth_year": 1944, "phone": "13800138000"}
@@ -185,9 +185,9 @@ def test_two_simultaneous_registrations_of_one_person_register_it_once(archive_u
     """The duplicate check and the insert cannot interleave (PostgreSQL: an advisory lock per identity)."""
     from sqlalchemy import func, select
 
-    from archive.registry.models import ServedPerson
+    from swflow.db.registry_tables import ServedPerson
 
-    archive.import_people(_people(), "test", NOW)
+    domain.import_people(_people(), "test", NOW)
     context = multiprocessing.get_context("fork")
     for race in range(30):
         barrier, results = context.Barrier(2), context.Queue()
@@ -200,5 +200,5 @@ def test_two_simultaneous_registrations_of_one_person_register_it_once(archive_u
             worker.join(timeout=60)
             assert worker.exitcode == 0
         assert sorted(results.get(timeout=5) for _ in workers) == ["duplicate", "registered"]
-    with archive.read_session() as session:
+    with db.read_session() as session:
         assert session.execute(select(func.count()).select_from(ServedPerson)).scalar_one() == 30

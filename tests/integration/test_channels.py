@@ -29,15 +29,15 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-import archive
-from app.receiver import Receiver
-from app.samples import people_yaml
-from archive.outbox import retry_delay
-from config.clock import SHANGHAI, fixed_clock
-from config.settings import get_settings
-from notifications import AppriseSender, DispatchReport, dispatch_once
-from notifications.message_ids import FIELD, HEADER
-from notifications.robots import ROBOT_SCHEMES, RobotSender, RobotTarget, parse_robot_url
+from swflow import db, domain
+from swflow.app.receiver import Receiver
+from swflow.app.samples import people_yaml
+from swflow.config.clock import SHANGHAI, fixed_clock
+from swflow.config.settings import get_settings
+from swflow.domain.outbox.records import retry_delay
+from swflow.notifications import AppriseSender, DispatchReport, dispatch_once
+from swflow.notifications.message_ids import FIELD, HEADER
+from swflow.notifications.robots import ROBOT_SCHEMES, RobotSender, RobotTarget, parse_robot_url
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday with no holiday near it
 SENDER = "swflow@example.org"
@@ -372,18 +372,18 @@ def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         monkeypatch.delenv(name)
     monkeypatch.setenv("SWFLOW_HOME", str(tmp_path))
     get_settings.cache_clear()
-    archive.migrate()
+    db.migrate()
     yield tmp_path
     get_settings.cache_clear()
 
 
 def _wang_told(receiver: Receiver, channels: list[str]) -> str:
     """The sample team with the lead worker on `channels`; assessment opened (one message per channel)."""
-    people = archive.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
+    people = domain.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
     wang = next(p for p in people if p.id == "wang.worker")
     wang.notify = channels
-    archive.import_people(people, actor="test", now=NOW)
-    request = archive.LaunchRequest(
+    domain.import_people(people, actor="test", now=NOW)
+    request = domain.LaunchRequest(
         template_id="elderly-care",
         name="幸福社区独居老人关爱",
         community="幸福社区",
@@ -391,9 +391,9 @@ def _wang_told(receiver: Receiver, channels: list[str]) -> str:
         supervisor_id="li.supervisor",
         worker_ids=["wang.worker"],
     )
-    plan = archive.prepare_launch(request, NOW.date())
-    archive.record_launch(plan, "00000000-0000-0000-0000-000000000001", NOW)
-    archive.open_stage(plan.project_id, "assessment", NOW)
+    plan = domain.prepare_launch(request, NOW.date())
+    domain.record_launch(plan, "00000000-0000-0000-0000-000000000001", NOW)
+    domain.open_stage(plan.project_id, "assessment", NOW)
     return plan.project_id
 
 
@@ -421,7 +421,7 @@ def test_each_channel_gets_the_message_once(wang_told_twice: str, mailbox: Mailb
         mail_id.startswith("消息编号：swflow-") and posted_id.startswith("消息编号：swflow-") and mail_id != posted_id
     )
     assert receiver.messages == [("/wang.worker", posted)]
-    assert [m["status"] for m in archive.list_messages()] == ["sent", "sent"]
+    assert [m["status"] for m in domain.list_messages()] == ["sent", "sent"]
 
 
 def test_a_channel_that_is_down_delays_the_message_and_never_loses_it(
@@ -431,9 +431,9 @@ def test_a_channel_that_is_down_delays_the_message_and_never_loses_it(
 
     assert dispatch_once(clock=fixed_clock(NOW)) == DispatchReport(sent=1, retrying=1)
     assert len(mailbox.envelopes) == 1 and receiver.messages == []
-    [waiting] = [m for m in archive.list_messages() if m["status"] == "pending"]
+    [waiting] = [m for m in domain.list_messages() if m["status"] == "pending"]
     assert waiting["attempts"] == 1 and waiting["last_error"]
-    assert archive.list_messages(failed_only=True) == [waiting]
+    assert domain.list_messages(failed_only=True) == [waiting]
     assert dispatch_once(clock=fixed_clock(NOW + timedelta(seconds=1))) == DispatchReport()  # still backing off
 
     receiver.fail_paths.discard("/wang.worker")
@@ -442,8 +442,8 @@ def test_a_channel_that_is_down_delays_the_message_and_never_loses_it(
     assert dispatch_once(clock=lambda: later + timedelta(hours=2)) == DispatchReport()
 
     assert len(receiver.for_path("/wang.worker")) == 1 and len(mailbox.envelopes) == 1
-    assert [m["status"] for m in archive.list_messages()] == ["sent", "sent"]
-    assert archive.list_messages(failed_only=True) == []
+    assert [m["status"] for m in domain.list_messages()] == ["sent", "sent"]
+    assert domain.list_messages(failed_only=True) == []
 
 
 def test_a_message_still_refused_after_max_attempts_is_failed_and_listed(
@@ -459,7 +459,7 @@ def test_a_message_still_refused_after_max_attempts_is_failed_and_listed(
         moment += retry_delay(attempt) + timedelta(seconds=1)
 
     assert reports == [DispatchReport(sent=1, retrying=1), DispatchReport(retrying=1), DispatchReport(failed=1)]
-    [failed] = archive.list_messages(failed_only=True)
+    [failed] = domain.list_messages(failed_only=True)
     assert failed["status"] == "failed" and failed["attempts"] == 3 and failed["last_error"]
     assert failed["project"] == wang_told_twice and failed["recipient"] == "wang.worker"
 
@@ -476,20 +476,20 @@ def test_a_robot_refusing_in_a_200_answer_keeps_the_message_in_the_outbox(
     robots.answer = {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
 
     assert dispatch_once(robots.sender(), clock=fixed_clock(NOW)) == DispatchReport(retrying=1)
-    [waiting] = archive.list_messages(failed_only=True)
+    [waiting] = domain.list_messages(failed_only=True)
     assert waiting["status"] == "pending" and "130101" in waiting["last_error"]
 
     robots.answer = None
     later = NOW + retry_delay(1) + timedelta(seconds=1)
     assert dispatch_once(robots.sender(), clock=fixed_clock(later)) == DispatchReport(sent=1)
-    assert len(robots.requests) == 2 and [m["status"] for m in archive.list_messages()] == ["sent"]
+    assert len(robots.requests) == 2 and [m["status"] for m in domain.list_messages()] == ["sent"]
 
 
 # --- the message id: a receiver can drop a repeat -------------------------------------------------------------------
 
 
 def _expected_id() -> str:
-    [row] = archive.list_messages()
+    [row] = domain.list_messages()
     assert row["status"] == "sent"
     return f"swflow-{row['id']}-"
 

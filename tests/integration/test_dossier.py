@@ -20,18 +20,18 @@ import openpyxl
 import pytest
 import yaml
 
-import archive
-from app.samples import form_samples, people_yaml
-from archive.dossier import render_dossier, write_tables_xlsx
-from archive.export import export_project, import_project, project_data
-from archive.models import Event
-from config.errors import RefusedError
-from config.settings import get_settings
+from swflow import db, domain
+from swflow.app.samples import form_samples, people_yaml
+from swflow.archive.dossier import render_dossier, write_tables_xlsx
+from swflow.archive.export import export_project, import_project, project_data
+from swflow.config.errors import RefusedError
+from swflow.config.settings import get_settings
+from swflow.db.tables import Event
 
 MARKER = "演示敏感信息"  # every sensitive sample value carries it
 FLOW_RUN = "00000000-0000-0000-0000-000000000009"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
-OUTSIDER = archive.PersonRecord(id="zhao.outsider", name="赵社工", roles=["worker"])
+OUTSIDER = domain.PersonRecord(id="zhao.outsider", name="赵社工", roles=["worker"])
 DAYS = {"assessment": 9, "planning": 8, "execution": 40, "evaluation": 10}  # how long each stage takes here
 
 
@@ -48,11 +48,11 @@ def _env(mp: pytest.MonkeyPatch, home: Path) -> None:
     mp.delenv("SWFLOW_DATABASE_URL", raising=False)
     mp.delenv("SWFLOW_NOW", raising=False)
     get_settings.cache_clear()
-    archive.migrate()
+    db.migrate()
 
 
 def _stage(project_id: str, key: str) -> dict[str, Any]:
-    return next(s for s in archive.project_status(project_id)["stages"] if s["key"] == key)
+    return next(s for s in domain.project_status(project_id)["stages"] if s["key"] == key)
 
 
 def _submit_open_items(project_id: str, key: str, at: datetime) -> None:
@@ -60,7 +60,7 @@ def _submit_open_items(project_id: str, key: str, at: datetime) -> None:
     for item in stage["work_items"]:
         if item["round"] == stage["round"] and item["status"] == "open":
             data = samples[item["form"]]
-            archive.submit_form(project_id, item["form"], item["assignee"], data, at, item["activity"] or None)
+            domain.submit_form(project_id, item["form"], item["assignee"], data, at, item["activity"] or None)
 
 
 def _decide_until_done(project_id: str, key: str, at: datetime, comments: list[str], give_back: bool) -> None:
@@ -72,18 +72,18 @@ def _decide_until_done(project_id: str, key: str, at: datetime, comments: list[s
             "请补充社区资源和骨干的情况。" if give_back else f"{decider} 同意"
         )
         redo = ["community-profile"] if give_back else None
-        decided = archive.record_decision(project_id, key, decider, outcome, comment, at, redo=redo)
+        decided = domain.record_decision(project_id, key, decider, outcome, comment, at, redo=redo)
         comments.append(comment)
         if decided.final:
-            attempt = archive.read_gate(project_id, key).attempt
-            archive.apply_gate_reply(project_id, key, attempt, decided.decision_id, at)
+            attempt = domain.read_gate(project_id, key).attempt
+            domain.apply_gate_reply(project_id, key, attempt, decided.decision_id, at)
         at += timedelta(hours=3)
 
 
 def _walk_sensitive_project(comments: list[str]) -> tuple[str, datetime]:
-    people = archive.PeopleFile.model_validate(yaml.safe_load(people_yaml("json://127.0.0.1:9"))).people
-    archive.import_people([*people, OUTSIDER], "test", START)
-    request = archive.LaunchRequest(
+    people = domain.PeopleFile.model_validate(yaml.safe_load(people_yaml("json://127.0.0.1:9"))).people
+    domain.import_people([*people, OUTSIDER], "test", START)
+    request = domain.LaunchRequest(
         template_id="community-corrections",
         name="社区矫正对象社会适应",
         community="幸福社区",
@@ -91,22 +91,22 @@ def _walk_sensitive_project(comments: list[str]) -> tuple[str, datetime]:
         supervisor_id="li.supervisor",
         worker_ids=["wang.worker"],
     )
-    plan = archive.prepare_launch(request, START.date())
-    archive.record_launch(plan, FLOW_RUN, START)
+    plan = domain.prepare_launch(request, START.date())
+    domain.record_launch(plan, FLOW_RUN, START)
     at = START
-    for stage in archive.project_status(plan.project_id)["stages"]:
+    for stage in domain.project_status(plan.project_id)["stages"]:
         key = stage["key"]
-        archive.open_stage(plan.project_id, key, at)
+        domain.open_stage(plan.project_id, key, at)
         _submit_open_items(plan.project_id, key, at + timedelta(days=2))
         if key == "execution":
             incident = form_samples()["incident-report"]
-            archive.submit_form(plan.project_id, "incident-report", "wang.worker", incident, at + timedelta(days=3))
+            domain.submit_form(plan.project_id, "incident-report", "wang.worker", incident, at + timedelta(days=3))
         if key == "assessment":  # returned once: a second round of one form
             _decide_until_done(plan.project_id, key, at + timedelta(days=4), comments, give_back=True)
             _submit_open_items(plan.project_id, key, at + timedelta(days=6))
         _decide_until_done(plan.project_id, key, at + timedelta(days=DAYS[key] - 1), comments, give_back=False)
         at += timedelta(days=DAYS[key])
-    assert archive.close_project(plan.project_id, at) == "completed"
+    assert domain.close_project(plan.project_id, at) == "completed"
     return plan.project_id, at
 
 
@@ -254,8 +254,8 @@ def test_data_json_loads_into_a_fresh_archive(
         assert [key(e) for e in again["events"]] == [key(e) for e in exported["events"]]
         assert again["head"] == exported["head"]
         assert again["submissions"] == exported["submissions"]
-        with archive.read_session() as session:
-            assert archive.verify_stream(session, archive.project_stream(dossier.project_id)) is None
+        with db.read_session() as session:
+            assert db.verify_stream(session, db.project_stream(dossier.project_id)) is None
             assert session.query(Event).count() == len(exported["events"])
         with pytest.raises(RefusedError):
             import_project(exported)

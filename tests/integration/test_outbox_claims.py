@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-import archive
-from archive.db import after_fork, engine_for, unit_of_work
-from archive.models import OutboxMessage, Person
-from archive.outbox import enqueue, message_id
-from config.clock import fixed_clock
-from config.settings import get_settings
-from notifications import DispatchReport, dispatch_once
-from notifications.message_ids import FIELD, HEADER
+from swflow import db, domain
+from swflow.config.clock import fixed_clock
+from swflow.config.settings import get_settings
+from swflow.db.engine import after_fork, engine_for, unit_of_work
+from swflow.db.tables import OutboxMessage, Person
+from swflow.domain.outbox.records import enqueue, message_id
+from swflow.notifications import DispatchReport, dispatch_once
+from swflow.notifications.message_ids import FIELD, HEADER
 
 PG_ADMIN_URL = os.environ.get("SWFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -113,14 +113,14 @@ def archive_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
     for url in urls:
         monkeypatch.setenv("SWFLOW_DATABASE_URL", url)
         get_settings.cache_clear()
-        archive.migrate()
+        db.migrate()
         yield url
     get_settings.cache_clear()
 
 
 def _queue(count: int, channel: str, first: int = 0) -> None:
     """`count` messages to one worker on `channel`, due at NOW."""
-    worker = archive.PersonRecord.model_validate(
+    worker = domain.PersonRecord.model_validate(
         {
             "id": "wang.worker",
             "name": "王社工",
@@ -129,7 +129,7 @@ def _queue(count: int, channel: str, first: int = 0) -> None:
             "notify": [channel],
         }
     )
-    archive.import_people([worker], actor="test", now=NOW)
+    domain.import_people([worker], actor="test", now=NOW)
     with unit_of_work() as session:
         person = session.get(Person, "wang.worker")
         assert person is not None
@@ -206,7 +206,7 @@ def test_a_dispatcher_killed_mid_send_is_replaced_after_the_lease(
     assert header == field == message_id(row.id, row.key) and line == f"消息编号：{field}"
     [row] = _rows()
     assert (row.status, row.attempts, row.claimed_until) == ("sent", 2, None)
-    [listed] = archive.list_messages()
+    [listed] = domain.list_messages()
     assert (listed["status"], listed["attempts"]) == ("sent", 2)
     assert dispatch_once(clock=fixed_clock(NOW + timedelta(days=1))) == DispatchReport()
     assert len(receiver.ids("/slow")) == 2

@@ -85,7 +85,7 @@ class Home:
 
     def cli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
+            [sys.executable, "-m", "swflow.app.cli", *args],
             env={**self.env, **env},
             capture_output=True,
             text=True,
@@ -107,7 +107,7 @@ class Home:
             shutil.copy(self.prefect_db, target)  # pre-migrated: the server starts faster
         log = open(self.path / "serve.out", "ab")  # noqa: SIM115 - closed with the process
         self.serve_proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"],
+            [sys.executable, "-m", "swflow.app.cli", "serve"],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

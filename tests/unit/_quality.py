@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-import archive
-from archive.models import Escalation, OutboxMessage
-from config.clock import SHANGHAI
-from notifications import render_message
+from swflow import db
+from swflow.config.clock import SHANGHAI
+from swflow.db.tables import Escalation, OutboxMessage
+from swflow.notifications import render_message
 
 
 def at(day: str, hour: int = 9, minute: int = 0) -> datetime:
@@ -18,7 +18,7 @@ def at(day: str, hour: int = 9, minute: int = 0) -> datetime:
 
 
 def messages(template: str, recipient: str | None = None) -> list[OutboxMessage]:
-    with archive.read_session() as session:
+    with db.read_session() as session:
         query = select(OutboxMessage).where(OutboxMessage.template == template).order_by(OutboxMessage.id)
         rows = list(session.execute(query).scalars())
     return [m for m in rows if recipient is None or m.recipient_id == recipient]
@@ -30,7 +30,7 @@ def recipients(template: str) -> list[str]:
 
 def escalations(subject: str) -> list[tuple[int, int, str, bool, list[Any]]]:
     """(subject id, round, step, skipped, recipients) of every escalation of `subject`, in order."""
-    with archive.read_session() as session:
+    with db.read_session() as session:
         rows = session.execute(select(Escalation).where(Escalation.subject == subject).order_by(Escalation.id))
         return [(e.subject_id, e.round, e.step, e.skipped, e.recipients) for e in rows.scalars()]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-import archive
-from archive import registry
-from archive.models import Escalation, Event, EventHead, OutboxMessage, WorkItem
-from config.clock import SHANGHAI
+from swflow import db, domain
+from swflow.config.clock import SHANGHAI
+from swflow.db.tables import Escalation, Event, EventHead, OutboxMessage, WorkItem
+from swflow.domain import registry
 
 from ._support import NOW, SUPERVISOR, WORKER
 
@@ -35,12 +35,12 @@ def at(day: str, hour: int = 9, minute: int = 0) -> datetime:
 
 
 def _pass(project_id: str, stage: str, forms: list[str], samples: dict[str, Any]) -> None:
-    archive.open_stage(project_id, stage, NOW)
+    domain.open_stage(project_id, stage, NOW)
     for form in forms:
-        archive.submit_form(project_id, form, WORKER, samples[form], NOW)
-    decided = archive.record_decision(project_id, stage, SUPERVISOR, "approve", "", NOW)
-    gate = archive.read_gate(project_id, stage)
-    archive.apply_gate_reply(project_id, stage, gate.attempt, decided.decision_id, NOW)
+        domain.submit_form(project_id, form, WORKER, samples[form], NOW)
+    decided = domain.record_decision(project_id, stage, SUPERVISOR, "approve", "", NOW)
+    gate = domain.read_gate(project_id, stage)
+    domain.apply_gate_reply(project_id, stage, gate.attempt, decided.decision_id, NOW)
 
 
 def execution_project(launch: Callable[..., str], samples: dict[str, Any], **changes: Any) -> str:
@@ -48,7 +48,7 @@ def execution_project(launch: Callable[..., str], samples: dict[str, Any], **cha
     project_id = launch(template_id=PARTICIPATION, **changes)
     _pass(project_id, "assessment", ASSESSMENT, samples)
     _pass(project_id, "planning", PLANNING, samples)
-    archive.open_stage(project_id, "execution", NOW)
+    domain.open_stage(project_id, "execution", NOW)
     return project_id
 
 
@@ -69,7 +69,7 @@ def record_activity(
     for key in ("served", "volunteer_hours"):
         if not data[key]:
             del data[key]
-    return archive.submit_form(project_id, "service-activity-record", WORKER, data, NOW, activity).submission_id
+    return domain.submit_form(project_id, "service-activity-record", WORKER, data, NOW, activity).submission_id
 
 
 def person(by: str = WORKER, project: str | None = None, consents: tuple[str, ...] = (), **data: Any) -> int:
@@ -88,7 +88,7 @@ def volunteer(name: str = "刘志愿", phone: str = "13900000001", by: str = WOR
 
 
 def activity_items(project_id: str) -> list[str]:
-    with archive.read_session() as session:
+    with db.read_session() as session:
         rows = session.execute(
             select(WorkItem.activity).where(WorkItem.project_id == project_id, WorkItem.activity != "")
         ).scalars()
@@ -96,26 +96,26 @@ def activity_items(project_id: str) -> list[str]:
 
 
 def all_streams_intact() -> dict[str, bool]:
-    with archive.read_session() as session:
+    with db.read_session() as session:
         streams = list(session.execute(select(EventHead.stream).order_by(EventHead.stream)).scalars())
-        return {s: archive.verify_stream(session, s) is None for s in streams}
+        return {s: db.verify_stream(session, s) is None for s in streams}
 
 
 def event_payloads() -> str:
     """Every event's payload, as text: what an auditor (or a leak) would read."""
     import json
 
-    with archive.read_session() as session:
+    with db.read_session() as session:
         return json.dumps([e.payload for e in session.execute(select(Event)).scalars()], ensure_ascii=False)
 
 
 def outbox(template: str) -> list[OutboxMessage]:
-    with archive.read_session() as session:
+    with db.read_session() as session:
         rows = session.execute(select(OutboxMessage).where(OutboxMessage.template == template))
         return list(rows.scalars())
 
 
 def escalations(subject: str) -> list[tuple[int, int, str, bool, list[Any]]]:
-    with archive.read_session() as session:
+    with db.read_session() as session:
         rows = session.execute(select(Escalation).where(Escalation.subject == subject).order_by(Escalation.id))
         return [(e.subject_id, e.round, e.step, e.skipped, e.recipients) for e in rows.scalars()]

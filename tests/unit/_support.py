@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from config.clock import SHANGHAI
+from swflow.config.clock import SHANGHAI
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday with no holiday near it
 SAMPLES = Path(__file__).resolve().parents[2] / "app" / "samples"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-import archive
-from config.settings import get_settings
+from swflow import db, domain
+from swflow.config.settings import get_settings
 
 from ._support import FLOW_RUN_ID, MANAGER, NOW, SAMPLES, SECOND_WORKER, SUPERVISOR, WORKER
 
@@ -25,7 +25,7 @@ def _sample(name: str) -> Any:
 
 @pytest.fixture(scope="session")
 def _parsed_form_samples() -> dict[str, dict[str, Any]]:
-    from app.samples import form_samples
+    from swflow.app.samples import form_samples
 
     return form_samples()
 
@@ -40,7 +40,7 @@ def sample_forms(_parsed_form_samples: dict[str, dict[str, Any]]) -> dict[str, d
 def _migrated_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An archive migrated once per session: running the migrations was most of a test's setup."""
     path = tmp_path_factory.mktemp("migrated") / "archive.db"
-    archive.migrate(f"sqlite:///{path}")
+    db.migrate(f"sqlite:///{path}")
     return path
 
 
@@ -61,7 +61,7 @@ def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_arch
 
 
 @pytest.fixture
-def people(archive_home: Path) -> list[archive.PersonRecord]:
+def people(archive_home: Path) -> list[domain.PersonRecord]:
     """The sample people (notify URLs point at a closed local port) and a second worker."""
     records = [
         {**p, "notify": [u.replace("{receiver}", "json://127.0.0.1:9") for u in p["notify"]]}
@@ -76,17 +76,17 @@ def people(archive_home: Path) -> list[archive.PersonRecord]:
             "notify": ["json://127.0.0.1:9/zhao.worker"],
         }
     )
-    parsed = [archive.PersonRecord.model_validate(r) for r in records]
-    archive.import_people(parsed, actor="test", now=NOW)
+    parsed = [domain.PersonRecord.model_validate(r) for r in records]
+    domain.import_people(parsed, actor="test", now=NOW)
     return parsed
 
 
 @pytest.fixture
-def launch(people: list[archive.PersonRecord]) -> Callable[..., str]:
+def launch(people: list[domain.PersonRecord]) -> Callable[..., str]:
     """Launch an elderly-care project through the archive acts, with a fake flow run id."""
 
     def _launch(**changes: Any) -> str:
-        request = archive.LaunchRequest.model_validate(
+        request = domain.LaunchRequest.model_validate(
             {
                 "template_id": "elderly-care",
                 "name": "幸福社区独居老人关爱",
@@ -97,8 +97,8 @@ def launch(people: list[archive.PersonRecord]) -> Callable[..., str]:
                 **changes,
             }
         )
-        plan = archive.prepare_launch(request, NOW.date())
-        archive.record_launch(plan, FLOW_RUN_ID, NOW)
+        plan = domain.prepare_launch(request, NOW.date())
+        domain.record_launch(plan, FLOW_RUN_ID, NOW)
         return plan.project_id
 
     return _launch
@@ -112,13 +112,13 @@ def project_id(launch: Callable[..., str]) -> str:
 @pytest.fixture
 def awaiting_assessment(project_id: str, sample_forms: dict[str, Any]) -> str:
     """A project whose assessment form is in: the gate waits for the supervisor."""
-    archive.open_stage(project_id, "assessment", NOW)
-    archive.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
+    domain.open_stage(project_id, "assessment", NOW)
+    domain.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
     return project_id
 
 
 @pytest.fixture
-def pass_stage(sample_forms: dict[str, Any]) -> Callable[..., archive.GateOutcome]:
+def pass_stage(sample_forms: dict[str, Any]) -> Callable[..., domain.GateOutcome]:
     """Open a stage, submit its form, record the supervisor's decision and apply it."""
 
     def _pass(
@@ -128,10 +128,10 @@ def pass_stage(sample_forms: dict[str, Any]) -> Callable[..., archive.GateOutcom
         data: dict[str, Any] | None = None,
         outcome: str = "approve",
         comment: str = "",
-    ) -> archive.GateOutcome:
-        archive.open_stage(project_id, stage, NOW)
-        archive.submit_form(project_id, form, WORKER, data or sample_forms[form], NOW)
-        decided = archive.record_decision(
+    ) -> domain.GateOutcome:
+        domain.open_stage(project_id, stage, NOW)
+        domain.submit_form(project_id, form, WORKER, data or sample_forms[form], NOW)
+        decided = domain.record_decision(
             project_id,
             stage,
             SUPERVISOR,
@@ -139,7 +139,7 @@ def pass_stage(sample_forms: dict[str, Any]) -> Callable[..., archive.GateOutcom
             comment,
             NOW,
         )
-        gate = archive.read_gate(project_id, stage)
-        return archive.apply_gate_reply(project_id, stage, gate.attempt, decided.decision_id, NOW)
+        gate = domain.read_gate(project_id, stage)
+        return domain.apply_gate_reply(project_id, stage, gate.attempt, decided.decision_id, NOW)
 
     return _pass

@@ -9,12 +9,12 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import delete, func, select, update
 
-import archive
-from archive.chain import ChainBreak
-from archive.db import HEAD, _alembic_config, unit_of_work
-from archive.models import Event
-from config.errors import ArchiveNotInitialisedError
-from config.settings import get_settings
+from swflow import db, domain
+from swflow.config.errors import ArchiveNotInitialisedError
+from swflow.config.settings import get_settings
+from swflow.db.chain import ChainBreak
+from swflow.db.engine import HEAD, _alembic_config, unit_of_work
+from swflow.db.tables import Event
 
 
 def test_head_constant_matches_the_newest_migration() -> None:
@@ -28,28 +28,28 @@ def test_uninitialised_archive_says_to_run_init(tmp_path: Path, monkeypatch: pyt
     get_settings.cache_clear()
     try:
         with pytest.raises(ArchiveNotInitialisedError, match="swflow init"):
-            archive.ensure_current()
+            db.ensure_current()
     finally:
         get_settings.cache_clear()
 
 
 def test_migrating_twice_is_harmless(archive_home: Path) -> None:
-    archive.migrate()
-    archive.ensure_current()
+    db.migrate()
+    db.ensure_current()
 
 
 def _verify(project_id: str) -> ChainBreak | None:
-    with archive.read_session() as session:
-        return archive.verify_stream(session, archive.project_stream(project_id))
+    with db.read_session() as session:
+        return db.verify_stream(session, db.project_stream(project_id))
 
 
 def test_chain_of_a_real_project_is_intact(awaiting_assessment: str) -> None:
-    assert len(archive.project_events(awaiting_assessment)) >= 5
+    assert len(domain.project_events(awaiting_assessment)) >= 5
     assert _verify(awaiting_assessment) is None
 
 
 def test_edited_event_payload_is_detected(awaiting_assessment: str) -> None:
-    stream = archive.project_stream(awaiting_assessment)
+    stream = db.project_stream(awaiting_assessment)
     with unit_of_work() as session:
         session.execute(
             update(Event)
@@ -68,7 +68,7 @@ def test_edited_event_payload_is_detected(awaiting_assessment: str) -> None:
 
 
 def test_deleted_last_event_is_detected_by_the_stream_head(awaiting_assessment: str) -> None:
-    stream = archive.project_stream(awaiting_assessment)
+    stream = db.project_stream(awaiting_assessment)
     with unit_of_work() as session:
         last = session.execute(select(func.max(Event.seq)).where(Event.stream == stream)).scalar_one()
         session.execute(delete(Event).where(Event.stream == stream, Event.seq == last))
@@ -84,9 +84,7 @@ def test_tampering_with_one_project_leaves_others_intact(launch: Callable[..., s
     other = launch()
     with unit_of_work() as session:
         session.execute(
-            update(Event)
-            .where(Event.stream == archive.project_stream(awaiting_assessment))
-            .values(actor="someone-else")
+            update(Event).where(Event.stream == db.project_stream(awaiting_assessment)).values(actor="someone-else")
         )
 
     assert _verify(awaiting_assessment) is not None

@@ -8,15 +8,16 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-import archive
-from app.cli import main
-from archive.retention import records_due_for_review
-from config.settings import get_settings
+from swflow import domain
+from swflow.app.cli.main import main
+from swflow.archive.retention import records_due_for_review
+from swflow.config.settings import get_settings
+from swflow.db import engine_for
 from tests.unit._support import NOW
 
 
 def _sql(statement: str, **params: Any) -> None:
-    with archive.db.engine_for(get_settings().archive_url).begin() as connection:
+    with engine_for(get_settings().archive_url).begin() as connection:
         connection.execute(text(statement), params)
 
 
@@ -80,7 +81,7 @@ def test_a_truncated_chain_is_caught_by_its_head(awaiting_assessment: str, capsy
 
 
 def _rows(stream: str) -> list[Any]:
-    with archive.db.engine_for(get_settings().archive_url).connect() as connection:
+    with engine_for(get_settings().archive_url).connect() as connection:
         return list(connection.execute(text("SELECT seq FROM events WHERE stream = :s"), {"s": stream}))
 
 
@@ -92,7 +93,7 @@ def test_records_past_retention_are_listed_by_category(project_id: str, pass_sta
         ("evaluation", "outcome-evaluation"),
     ):
         pass_stage(project_id, stage, form)
-    archive.close_project(project_id, NOW)
+    domain.close_project(project_id, NOW)
     assert records_due_for_review(NOW + timedelta(days=365 * 4)) == []
     five_years = records_due_for_review(NOW + timedelta(days=365 * 5 + 2))
     assert {r["category"] for r in five_years} == {"quality_monitoring"}  # kept 5 years by default
@@ -113,7 +114,7 @@ def test_the_whole_archive_verify_names_a_tampered_agency_record(
 ) -> None:
     """Complaints, incidents, supervision, referrals and the registry have their own chains;
     `archive verify` without a project checks them all (`archive verify P` checks one project)."""
-    from archive.quality import open_complaint
+    from swflow.domain.quality import open_complaint
     from tests.unit._support import DIRECTOR
 
     complaint = open_complaint(
@@ -135,7 +136,7 @@ def test_the_whole_archive_verify_names_a_tampered_agency_record(
 def test_a_record_chain_emptied_of_events_is_caught_by_its_head(
     awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from archive.quality import open_complaint
+    from swflow.domain.quality import open_complaint
     from tests.unit._support import DIRECTOR
 
     complaint = open_complaint({"channel": "phone", "content": "活动取消", "service": "社区活动"}, DIRECTOR, NOW)
@@ -153,7 +154,7 @@ def test_verifying_an_unknown_project_is_an_error_not_an_intact_chain(
 
 def test_agency_records_past_retention_are_listed_from_when_they_were_last_in_use(project_id: str) -> None:
     """People served (10 years after their last project or referral closes), incidents (5 years)."""
-    from archive.quality import close_incident, report_incident
+    from swflow.domain.quality import close_incident, report_incident
     from tests.unit._registry import person
     from tests.unit._support import MANAGER, WORKER
 
@@ -184,7 +185,7 @@ def test_agency_records_past_retention_are_listed_from_when_they_were_last_in_us
     assert listed(5) == {f"incident:{incident['id']}"}
     assert listed(10) == {f"incident:{incident['id']}", f"person:{walk_in}"}  # the project still runs
 
-    archive.close_project(project_id, NOW + timedelta(days=365))
+    domain.close_project(project_id, NOW + timedelta(days=365))
     assert f"person:{in_project}" not in listed(10)
     assert f"person:{in_project}" in listed(11)
     [row] = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from config.calendar import add_working_days, due_at, is_working_day
-from config.clock import SHANGHAI
+from swflow.config.calendar import add_working_days, due_at, is_working_day
+from swflow.config.clock import SHANGHAI
 
 
 def test_a_working_day_after_friday_is_monday() -> None:

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.samples import form_samples
-from config.errors import DefinitionError, FormError
-from config.scorecards import get_scorecard, weighted_score
-from config.templates import list_templates, load_template
-from forms_spec import check_template_forms, get_form, list_forms, mask_sensitive, validate_submission
+from swflow.app.samples import form_samples
+from swflow.config.errors import DefinitionError, FormError
+from swflow.config.scorecards import get_scorecard, weighted_score
+from swflow.config.templates import list_templates, load_template
+from swflow.forms_spec import check_template_forms, get_form, list_forms, mask_sensitive, validate_submission
 
 AREAS = {
     "5.1": {
@@ -155,11 +155,11 @@ def test_weighted_score_averages_by_weight_and_reports_unscored_dimensions_as_no
 def test_every_template_runs_from_launch_to_closure(template_id: str, people: Any) -> None:
     """Every template, through the domain acts the CLI calls (two also run through the CLI and a real
     Prefect server: tests/e2e/test_lifecycle.py and tests/e2e/test_sensitive_project.py)."""
-    import archive
+    from swflow import db, domain
     from tests.unit._support import FLOW_RUN_ID, MANAGER, NOW, SUPERVISOR, WORKER
 
-    plan = archive.prepare_launch(
-        archive.LaunchRequest(
+    plan = domain.prepare_launch(
+        domain.LaunchRequest(
             template_id=template_id,
             name="目录测试",
             community="幸福社区",
@@ -169,23 +169,23 @@ def test_every_template_runs_from_launch_to_closure(template_id: str, people: An
         ),
         NOW.date(),
     )
-    archive.record_launch(plan, FLOW_RUN_ID, NOW)
+    domain.record_launch(plan, FLOW_RUN_ID, NOW)
     project, samples = plan.project_id, form_samples()
-    for stage in [s["key"] for s in archive.project_status(project)["stages"]]:
-        archive.open_stage(project, stage, NOW)
-        current = next(s for s in archive.project_status(project)["stages"] if s["key"] == stage)
+    for stage in [s["key"] for s in domain.project_status(project)["stages"]]:
+        domain.open_stage(project, stage, NOW)
+        current = next(s for s in domain.project_status(project)["stages"] if s["key"] == stage)
         assert current["work_items"], f"{template_id}/{stage} opened no work"
         for item in current["work_items"]:
-            archive.submit_form(
+            domain.submit_form(
                 project, item["form"], item["assignee"], samples[item["form"]], NOW, item["activity"] or None
             )
         decided = None
-        while (current := next(s for s in archive.project_status(project)["stages"] if s["key"] == stage))[
+        while (current := next(s for s in domain.project_status(project)["stages"] if s["key"] == stage))[
             "status"
         ] == "awaiting_decision":
-            decided = archive.record_decision(project, stage, current["waiting_on"][0], "approve", "", NOW)
+            decided = domain.record_decision(project, stage, current["waiting_on"][0], "approve", "", NOW)
         assert decided is not None and decided.final
-        assert archive.apply_gate_reply(project, stage, 1, decided.decision_id, NOW).kind == "approved"
-    assert archive.close_project(project, NOW) == "completed"
-    with archive.read_session() as session:
-        assert archive.verify_stream(session, archive.project_stream(project)) is None
+        assert domain.apply_gate_reply(project, stage, 1, decided.decision_id, NOW).kind == "approved"
+    assert domain.close_project(project, NOW) == "completed"
+    with db.read_session() as session:
+        assert db.verify_stream(session, db.project_stream(project)) is None

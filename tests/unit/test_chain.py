@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archive.chain import GENESIS, event_hash, find_break
+from swflow.db.chain import GENESIS, event_hash, find_break
 
 Row = tuple[int, str, str, dict[str, Any]]
 

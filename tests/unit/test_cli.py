@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-import archive
-from app.cli import main
-from config.clock import SHANGHAI
-from config.settings import get_settings
+from swflow import domain
+from swflow.app.cli.main import main
+from swflow.config.clock import SHANGHAI
+from swflow.config.settings import get_settings
 
 from ._support import NOW, WORKER
 
@@ -150,7 +150,7 @@ def test_submit_with_a_bad_field_exits_2_naming_the_field(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    archive.open_stage(project_id, "assessment", NOW)
+    domain.open_stage(project_id, "assessment", NOW)
     data = _write_data(tmp_path, {**sample_forms["needs-assessment"], "target_count": 0})
 
     code = main(["submit", project_id, "needs-assessment", "--by", WORKER, "--data", str(data)])
@@ -158,7 +158,7 @@ def test_submit_with_a_bad_field_exits_2_naming_the_field(
     assert code == 2
     err = capsys.readouterr().err
     assert "拟服务老年人数（target_count）：不能小于 1" in err
-    stage = archive.project_status(project_id)["stages"][0]
+    stage = domain.project_status(project_id)["stages"][0]
     assert [i["status"] for i in stage["work_items"]] == ["open"]
 
 
@@ -171,7 +171,7 @@ def test_submit_of_valid_data_reports_the_stage_complete(
 ) -> None:
     monkeypatch.setenv("SWFLOW_PREFECT_API_URL", "http://127.0.0.1:9/api")  # no Prefect: nothing answers
     get_settings.cache_clear()
-    archive.open_stage(project_id, "assessment", NOW)
+    domain.open_stage(project_id, "assessment", NOW)
     data = _write_data(tmp_path, sample_forms["needs-assessment"])
 
     assert main(["submit", project_id, "needs-assessment", "--by", WORKER, "--data", str(data)]) == 0
@@ -187,7 +187,7 @@ def test_submit_by_someone_else_is_refused_with_exit_3(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    archive.open_stage(project_id, "assessment", NOW)
+    domain.open_stage(project_id, "assessment", NOW)
     data = _write_data(tmp_path, sample_forms["needs-assessment"])
 
     code = main(["submit", project_id, "needs-assessment", "--by", "zhao.worker", "--data", str(data)])
@@ -208,7 +208,7 @@ def test_status_shows_deadlines_in_beijing_time_and_json_in_utc(
     project_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The archive keeps UTC; people read Beijing time (a stage due at 18:00 is not shown as 10:00)."""
-    archive.open_stage(project_id, "assessment", NOW)
+    domain.open_stage(project_id, "assessment", NOW)
     assert main(["status", project_id, "--json"]) == 0
     due = next(s for s in json.loads(capsys.readouterr().out)["stages"] if s["key"] == "assessment")["due_at"]
     assert due.endswith("+00:00")

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from config.errors import ServerNotRunningError
-from config.settings import get_settings
-from flows import control
+from swflow.config.errors import ServerNotRunningError
+from swflow.config.settings import get_settings
+from swflow.flows import control
 
 
 class SlowPrefect:

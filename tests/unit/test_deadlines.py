@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-import archive
-from archive.deadlines import sweep
-from archive.models import Escalation, OutboxMessage, Stage
-from config.calendar import BusinessCalendar, add_working_days, due_at, next_working_morning
-from config.clock import SHANGHAI
-from config.settings import get_settings
+from swflow import db, domain
+from swflow.config.calendar import BusinessCalendar, add_working_days, due_at, next_working_morning
+from swflow.config.clock import SHANGHAI
+from swflow.config.settings import get_settings
+from swflow.db import engine_for
+from swflow.db.tables import Escalation, OutboxMessage, Stage
+from swflow.domain.agency import sweep
 from tests.unit._support import DIRECTOR, MANAGER, NOW, SUPERVISOR, WORKER
 
 
@@ -25,7 +26,7 @@ def at(day: str, hour: int = 9) -> datetime:
 
 
 def outbox(**where: Any) -> list[OutboxMessage]:
-    with archive.read_session() as session:
+    with db.read_session() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id)
         for key, value in where.items():
             query = query.where(getattr(OutboxMessage, key) == value)
@@ -61,7 +62,7 @@ def test_overrides_add_next_years_holidays_and_make_up_days() -> None:
 
 
 def test_holidays_yaml_in_swflow_home_is_read(archive_home: Path) -> None:
-    from config.calendar import default_calendar
+    from swflow.config.calendar import default_calendar
 
     (archive_home / "holidays.yaml").write_text("holidays: [2031-01-03]\nworkdays: []\n", encoding="utf-8")
     default_calendar.cache_clear()
@@ -84,7 +85,7 @@ def test_outside_working_hours_waits_for_the_next_working_morning() -> None:
 @pytest.fixture
 def open_assessment(project_id: str) -> str:
     """Elderly-care assessment opened Monday 2 March 2026: ten working days, due 16 March 18:00."""
-    archive.open_stage(project_id, "assessment", NOW)
+    domain.open_stage(project_id, "assessment", NOW)
     return project_id
 
 
@@ -98,7 +99,7 @@ def test_reminder_is_sent_once_per_step(open_assessment: str) -> None:
     again = sweep(at("2026-03-13", 11))
     assert (first.escalated, again.escalated) == (1, 0)
     assert [m.recipient_id for m in deadline_messages()] == [WORKER]
-    from notifications import render_message
+    from swflow.notifications import render_message
 
     [reminder] = deadline_messages()
     body = render_message("deadline_digest", {**reminder.context, "recipient_name": "王", "recipient_id": WORKER}).body
@@ -112,7 +113,7 @@ def test_after_downtime_missed_steps_are_caught_up_once(open_assessment: str) ->
     report = sweep(at("2026-03-24", 10))  # six working days after the due date: every step has passed
     assert (report.escalated, report.skipped_steps) == (1, 3)
     assert [m.recipient_id for m in deadline_messages()] == [DIRECTOR]
-    with archive.read_session() as session:
+    with db.read_session() as session:
         rows = session.execute(select(Escalation.step, Escalation.skipped).order_by(Escalation.id)).all()
         assert sorted(rows) == [("due", True), ("overdue_2", True), ("overdue_5", False), ("reminder", True)]
         stage = session.execute(select(Stage).where(Stage.key == "assessment")).scalar_one()
@@ -123,7 +124,7 @@ def test_after_downtime_missed_steps_are_caught_up_once(open_assessment: str) ->
 def test_a_person_with_several_due_items_gets_one_digest(launch: Any) -> None:
     first, second = launch(), launch(name="第二个项目")
     for project in (first, second):
-        archive.open_stage(project, "assessment", NOW)
+        domain.open_stage(project, "assessment", NOW)
     report = sweep(at("2026-03-13", 10))
     assert report.escalated == 2
     digests = deadline_messages(WORKER)
@@ -132,7 +133,7 @@ def test_a_person_with_several_due_items_gets_one_digest(launch: Any) -> None:
 
 def test_without_digest_each_item_gets_its_own_message(launch: Any) -> None:
     for project in (launch(), launch(name="第二个项目")):
-        archive.open_stage(project, "assessment", NOW)
+        domain.open_stage(project, "assessment", NOW)
     sweep(at("2026-03-13", 10), digest=False)
     assert len(deadline_messages(WORKER)) == 2
 
@@ -141,16 +142,16 @@ def test_a_message_made_in_the_evening_waits_for_the_morning(open_assessment: st
     sweep(at("2026-03-13", 20))
     [message] = deadline_messages()
     assert message.next_attempt_at == at("2026-03-16")
-    assert all(m.template != "deadline_digest" for m in archive.due_messages(at("2026-03-13", 21)))
-    assert any(m.template == "deadline_digest" for m in archive.due_messages(at("2026-03-16", 9)))
+    assert all(m.template != "deadline_digest" for m in domain.due_messages(at("2026-03-13", 21)))
+    assert any(m.template == "deadline_digest" for m in domain.due_messages(at("2026-03-16", 9)))
 
 
 def test_an_urgent_message_is_not_held(people: Any) -> None:
-    from archive.models import Person
-    from archive.outbox import enqueue
+    from swflow.db.tables import Person
+    from swflow.domain.outbox.records import enqueue
 
     evening = at("2026-03-13", 20)
-    with archive.unit_of_work() as session:
+    with db.unit_of_work() as session:
         person = session.get_one(Person, DIRECTOR)
         enqueue(
             session,
@@ -175,7 +176,7 @@ def test_a_supervisor_silent_for_five_working_days_reaches_the_director(awaiting
     sweep(at("2026-03-09", 10))  # two working days overdue
     sweep(at("2026-03-12", 10))  # five working days overdue
     assert DIRECTOR in {m.recipient_id for m in deadline_messages()}
-    decided = archive.record_decision(awaiting_assessment, "assessment", SUPERVISOR, "approve", "", at("2026-03-12"))
+    decided = domain.record_decision(awaiting_assessment, "assessment", SUPERVISOR, "approve", "", at("2026-03-12"))
     assert decided.final
     assert sweep(at("2026-03-30", 10)).escalated == 0  # a decided gate stops escalating
 
@@ -183,7 +184,7 @@ def test_a_supervisor_silent_for_five_working_days_reaches_the_director(awaiting
 def test_escalations_carry_no_sensitive_form_data(awaiting_assessment: str, sample_forms: dict[str, Any]) -> None:
     sweep(at("2026-03-12", 10))
     secret = sample_forms["needs-assessment"]["key_cases"]
-    from notifications import render_message
+    from swflow.notifications import render_message
 
     for message in deadline_messages():
         rendered = render_message(message.template, {**message.context, "recipient_name": "x", "recipient_id": "x"})
@@ -192,7 +193,7 @@ def test_escalations_carry_no_sensitive_form_data(awaiting_assessment: str, samp
 
 
 def test_sweep_reads_due_rows_through_the_escalation_index(open_assessment: str) -> None:
-    engine = archive.db.engine_for(get_settings().archive_url)
+    engine = engine_for(get_settings().archive_url)
     with engine.connect() as connection:
         plan = connection.execute(
             text("EXPLAIN QUERY PLAN SELECT id FROM work_items WHERE status = 'open' AND next_escalation_at <= :now"),
@@ -202,7 +203,7 @@ def test_sweep_reads_due_rows_through_the_escalation_index(open_assessment: str)
 
 
 def _sweep_in_child(barrier: Any, moment: datetime, results: Any) -> None:
-    from archive.db import after_fork
+    from swflow.db.engine import after_fork
 
     after_fork()
     get_settings.cache_clear()
@@ -212,7 +213,7 @@ def _sweep_in_child(barrier: Any, moment: datetime, results: Any) -> None:
 
 def test_two_sweeps_at_once_send_each_message_once(launch: Any) -> None:
     for index in range(5):
-        archive.open_stage(launch(name=f"项目 {index}"), "assessment", NOW)
+        domain.open_stage(launch(name=f"项目 {index}"), "assessment", NOW)
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(2), context.Queue()
     workers = [context.Process(target=_sweep_in_child, args=(barrier, at("2026-03-13", 10), results)) for _ in "ab"]
@@ -222,6 +223,6 @@ def test_two_sweeps_at_once_send_each_message_once(launch: Any) -> None:
         worker.join(timeout=60)
         assert worker.exitcode == 0
     assert sorted(results.get(timeout=5) for _ in workers) == [0, 5]
-    with archive.read_session() as session:
+    with db.read_session() as session:
         assert session.execute(select(Escalation)).scalars().all().__len__() == 5
     assert len(deadline_messages(WORKER)) == 1  # one digest: five items

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from config.errors import DefinitionError, FormError, NotFoundError
-from config.templates import list_templates
-from forms_spec import (
+from swflow.config.errors import DefinitionError, FormError, NotFoundError
+from swflow.config.templates import list_templates
+from swflow.forms_spec import (
     MASK,
     FormSpec,
     form_schema,

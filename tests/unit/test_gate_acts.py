@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-import archive
-import archive.projects
-from app.cli import main
-from archive.history import stage_summary_markdown
-from config.errors import AlreadyDecidedError, FormError, RefusedError
-from config.templates import load_template
+from swflow import domain
+from swflow.app.cli.main import main
+from swflow.archive.history import stage_summary_markdown
+from swflow.config.errors import AlreadyDecidedError, FormError, RefusedError
+from swflow.config.templates import load_template
+from swflow.domain.projects import launch
 
 from ._support import DIRECTOR, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER
 
@@ -24,24 +24,24 @@ OTHER_SUPERVISOR = "sun.supervisor"  # a qualified supervisor who is not on the 
 
 
 def _stage(project_id: str, key: str = "assessment") -> dict[str, Any]:
-    return next(s for s in archive.project_status(project_id)["stages"] if s["key"] == key)
+    return next(s for s in domain.project_status(project_id)["stages"] if s["key"] == key)
 
 
 def _events(project_id: str, kind: str) -> list[dict[str, Any]]:
-    return [e for e in archive.project_events(project_id) if e["kind"] == kind]
+    return [e for e in domain.project_events(project_id) if e["kind"] == kind]
 
 
 def _asked(project_id: str) -> list[str]:
     """Who has been asked for a decision, in order."""
     return [
         m["recipient"]
-        for m in archive.list_messages()
+        for m in domain.list_messages()
         if m["template"] == "approval_requested" and m["project"] == project_id
     ]
 
 
 def _add_person(person_id: str, roles: list[str], qualifications: list[dict[str, Any]], active: bool = True) -> None:
-    record = archive.PersonRecord.model_validate(
+    record = domain.PersonRecord.model_validate(
         {
             "id": person_id,
             "name": person_id,
@@ -51,25 +51,25 @@ def _add_person(person_id: str, roles: list[str], qualifications: list[dict[str,
             "active": active,
         }
     )
-    archive.import_people([record], actor="test", now=NOW)
+    domain.import_people([record], actor="test", now=NOW)
 
 
 CERTIFICATE = {"kind": "certificate", "level": "社会工作师", "number": "SW-2020-0100"}
 
 
-def _decide(project_id: str, person: str, outcome: str = "approve", comment: str = "", **kw: Any) -> archive.Decided:
-    return archive.record_decision(project_id, "assessment", person, outcome, comment, NOW, **kw)  # type: ignore[arg-type]
+def _decide(project_id: str, person: str, outcome: str = "approve", comment: str = "", **kw: Any) -> domain.Decided:
+    return domain.record_decision(project_id, "assessment", person, outcome, comment, NOW, **kw)  # type: ignore[arg-type]
 
 
-def _apply(project_id: str, decision_id: int, stage: str = "assessment") -> archive.GateOutcome:
-    gate = archive.read_gate(project_id, stage)
-    return archive.apply_gate_reply(project_id, stage, gate.attempt, decision_id, NOW)
+def _apply(project_id: str, decision_id: int, stage: str = "assessment") -> domain.GateOutcome:
+    gate = domain.read_gate(project_id, stage)
+    return domain.apply_gate_reply(project_id, stage, gate.attempt, decision_id, NOW)
 
 
 @pytest.fixture
 def template_like(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     """A variant of the shipped template, loaded from a file and offered to launches under its own id."""
-    real_get_template = archive.projects.get_template
+    real_get_template = launch.get_template
 
     def _variant(template_id: str, change: Callable[[dict[str, Any]], None]) -> str:
         raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
@@ -79,7 +79,7 @@ def template_like(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[.
         path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         template = load_template(path)
         monkeypatch.setattr(
-            archive.projects,
+            launch,
             "get_template",
             lambda wanted: template if wanted == template.id else real_get_template(wanted),
         )
@@ -106,8 +106,8 @@ def _sensitive(raw: dict[str, Any]) -> None:
 @pytest.fixture
 def submit_assessment(sample_forms: dict[str, Any]) -> Callable[[str], str]:
     def _submit(project_id: str) -> str:
-        archive.open_stage(project_id, "assessment", NOW)
-        archive.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
+        domain.open_stage(project_id, "assessment", NOW)
+        domain.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
         return project_id
 
     return _submit
@@ -160,13 +160,13 @@ def test_member_of_the_group_who_submitted_a_form_may_not_decide(
     _add_person("wu.both", ["worker", "supervisor"], [CERTIFICATE])
     template_id = template_like("group-care", _assessment_gate(steps=["supervisors"]))
     project_id = launch(template_id=template_id, worker_ids=["wu.both"])
-    archive.open_stage(project_id, "assessment", NOW)
-    archive.submit_form(project_id, "needs-assessment", "wu.both", sample_forms["needs-assessment"], NOW)
+    domain.open_stage(project_id, "assessment", NOW)
+    domain.submit_form(project_id, "needs-assessment", "wu.both", sample_forms["needs-assessment"], NOW)
 
     with pytest.raises(RefusedError, match="四眼原则：wu.both 提交过本阶段的表单"):
         _decide(project_id, "wu.both")
     with pytest.raises(RefusedError, match="四眼原则"):
-        archive.claim_gate(project_id, "assessment", "wu.both", NOW)
+        domain.claim_gate(project_id, "assessment", "wu.both", NOW)
     assert "wu.both" not in _stage(project_id)["waiting_on"]
 
 
@@ -248,7 +248,7 @@ def test_first_step_approval_is_not_final_and_asks_the_director(two_step: str) -
     assert (stage["status"], stage["gate"]) == ("awaiting_decision", {"step": 2, "assignee": None})
     assert stage["waiting_on"] == [DIRECTOR]
     assert _asked(two_step) == [SUPERVISOR, DIRECTOR]
-    assert archive.read_gate(two_step, "assessment").pending_decision_id is None
+    assert domain.read_gate(two_step, "assessment").pending_decision_id is None
     assert [e["payload"]["step"] for e in _events(two_step, "gate.step_approved")] == [1]
     assert _events(two_step, "gate.decided") == []
 
@@ -272,7 +272,7 @@ def test_directors_decision_is_final_and_only_it_opens_the_gate(two_step: str) -
 
     assert (final.final, final.step) == (True, 2)
     assert _stage(two_step)["status"] == "decided"
-    assert archive.read_gate(two_step, "assessment").pending_decision_id == final.decision_id
+    assert domain.read_gate(two_step, "assessment").pending_decision_id == final.decision_id
 
     refused = _apply(two_step, first.decision_id)
     assert refused.kind == "refused"
@@ -333,37 +333,37 @@ def test_person_who_decided_step_one_is_not_asked_for_step_two(
 
 def test_step_of_the_projects_supervisor_cannot_be_claimed(awaiting_assessment: str) -> None:
     with pytest.raises(RefusedError, match="无需认领"):
-        archive.claim_gate(awaiting_assessment, "assessment", SUPERVISOR, NOW)
+        domain.claim_gate(awaiting_assessment, "assessment", SUPERVISOR, NOW)
     assert _events(awaiting_assessment, "gate.claimed") == []
 
 
 def test_person_outside_the_group_cannot_claim(group_gate: str) -> None:
     with pytest.raises(RefusedError, match="chen.director 不是本阶段的审核人"):
-        archive.claim_gate(group_gate, "assessment", DIRECTOR, NOW)
+        domain.claim_gate(group_gate, "assessment", DIRECTOR, NOW)
     assert _stage(group_gate)["gate"]["assignee"] is None
 
 
 def test_gate_with_open_forms_cannot_be_claimed(launch: Callable[..., str], template_like: Callable[..., str]) -> None:
     project_id = launch(template_id=template_like("group-care", _assessment_gate(steps=["supervisors"])))
-    archive.open_stage(project_id, "assessment", NOW)
+    domain.open_stage(project_id, "assessment", NOW)
 
     with pytest.raises(RefusedError, match="还有表单未提交"):
-        archive.claim_gate(project_id, "assessment", OTHER_SUPERVISOR, NOW)
+        domain.claim_gate(project_id, "assessment", OTHER_SUPERVISOR, NOW)
 
 
 def test_after_a_claim_only_the_claimer_may_decide(group_gate: str) -> None:
-    assert archive.claim_gate(group_gate, "assessment", OTHER_SUPERVISOR, NOW) == 1
+    assert domain.claim_gate(group_gate, "assessment", OTHER_SUPERVISOR, NOW) == 1
 
     assert _stage(group_gate)["gate"] == {"step": 1, "assignee": OTHER_SUPERVISOR}
     assert _stage(group_gate)["waiting_on"] == [OTHER_SUPERVISOR]
     [claimed] = _events(group_gate, "gate.claimed")
     assert (claimed["actor"], claimed["payload"]) == (OTHER_SUPERVISOR, {"stage": "assessment", "round": 1, "step": 1})
     with pytest.raises(RefusedError, match="已由 sun.supervisor 认领"):
-        archive.claim_gate(group_gate, "assessment", SUPERVISOR, NOW)
+        domain.claim_gate(group_gate, "assessment", SUPERVISOR, NOW)
     with pytest.raises(RefusedError, match="li.supervisor 不是本阶段的审核人"):
         _decide(group_gate, SUPERVISOR)
     with pytest.raises(RefusedError, match="已认领"):
-        archive.claim_gate(group_gate, "assessment", OTHER_SUPERVISOR, NOW)
+        domain.claim_gate(group_gate, "assessment", OTHER_SUPERVISOR, NOW)
 
     assert _decide(group_gate, OTHER_SUPERVISOR).final
 
@@ -373,7 +373,7 @@ def test_claimed_director_step_is_decided_by_the_claimer(two_step: str) -> None:
     _decide(two_step, SUPERVISOR)
     assert sorted(_asked(two_step)[1:]) == [DIRECTOR, "he.director"]
 
-    assert archive.claim_gate(two_step, "assessment", "he.director", NOW) == 2
+    assert domain.claim_gate(two_step, "assessment", "he.director", NOW) == 2
 
     with pytest.raises(RefusedError, match="已由 he.director 认领"):
         _decide(two_step, DIRECTOR)
@@ -384,7 +384,7 @@ def test_claimed_director_step_is_decided_by_the_claimer(two_step: str) -> None:
 
 
 def test_delegated_gate_is_decided_by_the_delegate_only(awaiting_assessment: str) -> None:
-    assert archive.delegate_gate(awaiting_assessment, "assessment", SUPERVISOR, OTHER_SUPERVISOR, NOW) == 1
+    assert domain.delegate_gate(awaiting_assessment, "assessment", SUPERVISOR, OTHER_SUPERVISOR, NOW) == 1
 
     [delegated] = _events(awaiting_assessment, "gate.delegated")
     assert delegated["actor"] == SUPERVISOR
@@ -402,11 +402,11 @@ def test_delegated_gate_is_decided_by_the_delegate_only(awaiting_assessment: str
 
 
 def test_supervisor_may_delegate_before_the_forms_are_in(project_id: str, sample_forms: dict[str, Any]) -> None:
-    archive.open_stage(project_id, "assessment", NOW)
-    archive.delegate_gate(project_id, "assessment", SUPERVISOR, OTHER_SUPERVISOR, NOW)
+    domain.open_stage(project_id, "assessment", NOW)
+    domain.delegate_gate(project_id, "assessment", SUPERVISOR, OTHER_SUPERVISOR, NOW)
     assert _asked(project_id) == []
 
-    archive.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
+    domain.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
 
     assert _asked(project_id) == [OTHER_SUPERVISOR]
 
@@ -430,7 +430,7 @@ def test_delegation_is_refused(awaiting_assessment: str, by: str, to: str, reaso
     _add_person("he.retired", ["supervisor"], [CERTIFICATE], active=False)
 
     with pytest.raises(RefusedError) as caught:
-        archive.delegate_gate(awaiting_assessment, "assessment", by, to, NOW)
+        domain.delegate_gate(awaiting_assessment, "assessment", by, to, NOW)
 
     assert reason in str(caught.value)
     assert _events(awaiting_assessment, "gate.delegated") == []
@@ -438,22 +438,22 @@ def test_delegation_is_refused(awaiting_assessment: str, by: str, to: str, reaso
 
 
 def test_supervisor_who_delegated_cannot_delegate_again(awaiting_assessment: str) -> None:
-    archive.delegate_gate(awaiting_assessment, "assessment", SUPERVISOR, OTHER_SUPERVISOR, NOW)
+    domain.delegate_gate(awaiting_assessment, "assessment", SUPERVISOR, OTHER_SUPERVISOR, NOW)
 
     with pytest.raises(RefusedError, match="li.supervisor 不是本阶段的审核人"):
-        archive.delegate_gate(awaiting_assessment, "assessment", SUPERVISOR, "sun.supervisor", NOW)
+        domain.delegate_gate(awaiting_assessment, "assessment", SUPERVISOR, "sun.supervisor", NOW)
 
 
 def test_unclaimed_group_step_cannot_be_delegated(group_gate: str) -> None:
     with pytest.raises(RefusedError, match="须先认领"):
-        archive.delegate_gate(group_gate, "assessment", OTHER_SUPERVISOR, SUPERVISOR, NOW)
+        domain.delegate_gate(group_gate, "assessment", OTHER_SUPERVISOR, SUPERVISOR, NOW)
 
 
 def test_decided_gate_cannot_be_delegated(awaiting_assessment: str) -> None:
     _decide(awaiting_assessment, SUPERVISOR)
 
     with pytest.raises(RefusedError, match="already decided"):
-        archive.delegate_gate(awaiting_assessment, "assessment", SUPERVISOR, OTHER_SUPERVISOR, NOW)
+        domain.delegate_gate(awaiting_assessment, "assessment", SUPERVISOR, OTHER_SUPERVISOR, NOW)
 
 
 # return --redo
@@ -468,9 +468,9 @@ def _two_forms(raw: dict[str, Any]) -> None:
 @pytest.fixture
 def two_forms(launch: Callable[..., str], template_like: Callable[..., str], sample_forms: dict[str, Any]) -> str:
     project_id = launch(template_id=template_like("two-forms", _two_forms))
-    archive.open_stage(project_id, "assessment", NOW)
+    domain.open_stage(project_id, "assessment", NOW)
     for form in ("needs-assessment", "service-plan"):
-        archive.submit_form(project_id, form, WORKER, sample_forms[form], NOW)
+        domain.submit_form(project_id, form, WORKER, sample_forms[form], NOW)
     return project_id
 
 
@@ -491,11 +491,11 @@ def test_return_with_redo_reopens_only_that_form(two_forms: str, sample_forms: d
 
     stage = _stage(two_forms)
     assert [(i["form"], i["status"]) for i in stage["work_items"] if i["round"] == 2] == [("service-plan", "open")]
-    assert [t["form"] for t in archive.inbox(WORKER)["tasks"]] == ["service-plan"]
+    assert [t["form"] for t in domain.inbox(WORKER)["tasks"]] == ["service-plan"]
     with pytest.raises(RefusedError):
-        archive.submit_form(two_forms, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
+        domain.submit_form(two_forms, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
 
-    archive.submit_form(two_forms, "service-plan", WORKER, sample_forms["service-plan"], NOW)
+    domain.submit_form(two_forms, "service-plan", WORKER, sample_forms["service-plan"], NOW)
 
     assert (_stage(two_forms)["status"], _stage(two_forms)["round"]) == ("awaiting_decision", 2)
 
@@ -512,7 +512,7 @@ def test_return_without_redo_reopens_every_form(two_forms: str) -> None:
 
 
 def test_gate_summary_names_stage_round_step_and_forms(two_step: str) -> None:
-    summary = archive.gate_summary(two_step, "assessment")
+    summary = domain.gate_summary(two_step, "assessment")
 
     assert "阶段「需求评估」第 1 轮审核" in summary
     assert "第 1/2 步" in summary
@@ -524,10 +524,10 @@ def test_gate_summary_tells_submitted_from_missing_forms(
     launch: Callable[..., str], template_like: Callable[..., str], sample_forms: dict[str, Any]
 ) -> None:
     project_id = launch(template_id=template_like("two-forms", _two_forms))
-    archive.open_stage(project_id, "assessment", NOW)
-    archive.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
+    domain.open_stage(project_id, "assessment", NOW)
+    domain.submit_form(project_id, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
 
-    summary = archive.gate_summary(project_id, "assessment")
+    summary = domain.gate_summary(project_id, "assessment")
 
     assert "（needs-assessment）：已提交" in summary
     assert "（service-plan）：未提交" in summary
@@ -536,10 +536,10 @@ def test_gate_summary_tells_submitted_from_missing_forms(
 def test_gate_summary_carries_no_sensitive_field(two_step: str, sample_forms: dict[str, Any]) -> None:
     sensitive = sample_forms["needs-assessment"]["key_cases"]
     assert "赵某某" in sensitive
-    first = archive.gate_summary(two_step, "assessment")
+    first = domain.gate_summary(two_step, "assessment")
     _decide(two_step, SUPERVISOR, comment="同意")
 
-    second = archive.gate_summary(two_step, "assessment")
+    second = domain.gate_summary(two_step, "assessment")
 
     assert "第 2/2 步" in second
     assert "审核人：chen.director" in second
@@ -554,9 +554,9 @@ def test_gate_summary_after_a_return_says_so_without_the_comment(
     """The Prefect UI is an operator's console: a comment that may name a person stays in the archive."""
     comment = "请补充独居老人王某某的情况"
     _apply(awaiting_assessment, _decide(awaiting_assessment, SUPERVISOR, "return", comment).decision_id)
-    archive.submit_form(awaiting_assessment, "needs-assessment", WORKER, sample_forms["needs-assessment-revised"], NOW)
+    domain.submit_form(awaiting_assessment, "needs-assessment", WORKER, sample_forms["needs-assessment-revised"], NOW)
 
-    summary = archive.gate_summary(awaiting_assessment, "assessment")
+    summary = domain.gate_summary(awaiting_assessment, "assessment")
     markdown = stage_summary_markdown(awaiting_assessment, "assessment")
 
     assert "第 2 轮审核" in summary and "上轮已退回修改" in summary
@@ -565,7 +565,7 @@ def test_gate_summary_after_a_return_says_so_without_the_comment(
 
 
 def test_gate_summary_shows_submission_time_in_local_time(awaiting_assessment: str) -> None:
-    assert NOW.strftime("已提交 %Y-%m-%d %H:%M") in archive.gate_summary(awaiting_assessment, "assessment")
+    assert NOW.strftime("已提交 %Y-%m-%d %H:%M") in domain.gate_summary(awaiting_assessment, "assessment")
 
 
 # the command line (exit 2 bad input, 3 refused; the reason on stderr)

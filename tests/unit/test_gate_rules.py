@@ -9,17 +9,16 @@ from typing import Any
 
 import pytest
 
-from archive.rules import (
+from swflow.domain.people.rules import qualification_problem, role_problems
+from swflow.domain.projects.rules import (
     GateContext,
     StageStatus,
     pause_key,
-    qualification_problem,
-    role_problems,
     why_not_claim,
     why_not_delegate,
     why_not_submit,
 )
-from archive.rules import why_not_decide as why_not
+from swflow.domain.projects.rules import why_not_decide as why_not
 
 SUPERVISOR, MANAGER, WORKER = "li.supervisor", "zhou.pm", "wang.worker"
 OTHER_SUPERVISOR, DIRECTOR = "sun.supervisor", "chen.director"

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import archive
-from app.cli import main
-from archive.people import NOTIFY_SCHEMES, address_problem
+from swflow.app.cli.main import main
+from swflow.domain.people.records import NOTIFY_SCHEMES, address_problem
 
 PERSON = {"id": "sun.worker", "name": "孙社工", "roles": ["worker"]}
 
@@ -23,7 +22,7 @@ def _import(tmp_path: Path, *notify: str) -> int:
 
 
 def _ids() -> list[str]:
-    from archive.people import list_people
+    from swflow.domain.people.records import list_people
 
     return [p["id"] for p in list_people()]
 
@@ -76,7 +75,7 @@ def test_the_channels_swflow_sends_to_are_imported(archive_home: Path, tmp_path:
 
 
 def test_the_schemes_are_those_of_the_readme_and_the_robots() -> None:
-    from notifications.robots import ROBOT_SCHEMES
+    from swflow.notifications.robots import ROBOT_SCHEMES
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("**Notification channels**", 1)[1].split("\n\n", 1)[0]
@@ -105,6 +104,6 @@ def test_a_person_file_with_a_bad_field_names_the_person(
 def test_the_sample_people_file_with_its_placeholder_is_refused(
     archive_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sample = Path(archive.__file__).resolve().parents[1] / "app" / "samples" / "people.yaml"
+    sample = Path(__file__).resolve().parents[2] / "app" / "samples" / "people.yaml"
     assert main(["people", "import", str(sample)]) == 2
     assert "占位符" in capsys.readouterr().err

@@ -15,17 +15,17 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-import archive
-from app.cli import main
-from archive.db import engine_for
-from config.settings import get_settings
+from swflow import domain
+from swflow.app.cli.main import main
+from swflow.config.settings import get_settings
+from swflow.db.engine import engine_for
 
 from ._support import MANAGER, SUPERVISOR, WORKER
 from .test_input_storage import rows
 
 
 def _events(project_id: str) -> list[str]:
-    return [e["kind"] for e in archive.project_events(project_id)]
+    return [e["kind"] for e in domain.project_events(project_id)]
 
 
 def _export(project_id: str, out: Path) -> int:

@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 import yaml
 
-import archive
-from app.cli import main
-from config.errors import FormError
-from config.limits import check_value, get_limits, read_input_file
-from forms_spec import get_form, validate_submission
+from swflow import domain
+from swflow.app.cli.main import main
+from swflow.config.errors import FormError
+from swflow.config.limits import check_value, get_limits, read_input_file
+from swflow.forms_spec import get_form, validate_submission
 
 from ._support import NOW, WORKER
 
 
 def _events(project_id: str) -> int:
-    return len(archive.project_events(project_id))
+    return len(domain.project_events(project_id))
 
 
 def _submit(project_id: str, path: Path) -> int:
@@ -30,7 +30,7 @@ def _submit(project_id: str, path: Path) -> int:
 
 @pytest.fixture
 def assessment_open(project_id: str) -> str:
-    archive.open_stage(project_id, "assessment", NOW)
+    domain.open_stage(project_id, "assessment", NOW)
     return project_id
 
 
@@ -82,7 +82,7 @@ def test_ten_million_characters_in_a_long_text_is_refused_not_stored(
 
 
 def _form_with(*types: str) -> Any:
-    from forms_spec import list_forms
+    from swflow.forms_spec import list_forms
 
     def free(form: Any, kind: str) -> bool:
         return any(f.type == kind and f.max_length is None and f.show_if is None for f in form.fields)

@@ -18,10 +18,10 @@ import pytest
 import yaml
 from sqlalchemy import event
 
-import archive
-from app.cli import main
-from archive.db import engine_for
-from config.settings import get_settings
+from swflow import domain
+from swflow.app.cli.main import main
+from swflow.config.settings import get_settings
+from swflow.db.engine import engine_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,7 +124,7 @@ def _people_file(tmp_path: Path, count: int) -> Path:
 def test_a_write_on_a_full_disk_is_a_sentence_and_keeps_nothing(
     full_disk: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from archive.people import list_people
+    from swflow.domain.people.records import list_people
 
     before = list_people()
     assert main(["people", "import", str(_people_file(tmp_path, 400))]) == 1
@@ -149,4 +149,4 @@ def test_a_reader_that_closes_the_pipe_gets_no_traceback(project_id: str, archiv
     err = process.stderr.read().decode()
     assert process.wait(timeout=60) in (0, 141)
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
-    assert archive.project_status(project_id)  # nothing happened to the archive
+    assert domain.project_status(project_id)  # nothing happened to the archive

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-import archive
-from config.clock import fixed_clock
-from notifications import dispatch_once, render_message
+from swflow import domain
+from swflow.config.clock import fixed_clock
+from swflow.notifications import dispatch_once, render_message
 
 from ._support import NOW, SUPERVISOR, WORKER
 
@@ -115,28 +115,28 @@ SECRETS = {
 }
 
 
-def _lifecycle(project_id: str, forms: dict[str, Any], pass_stage: Callable[..., archive.GateOutcome]) -> None:
+def _lifecycle(project_id: str, forms: dict[str, Any], pass_stage: Callable[..., domain.GateOutcome]) -> None:
     """A whole project: one return with a note, every stage approved, the project closed."""
     assessment = {**forms["needs-assessment"], "key_cases": SECRETS["key_cases"]}
     pass_stage(project_id, "assessment", "needs-assessment", assessment, "return", "请补充名册")
-    archive.submit_form(project_id, "needs-assessment", WORKER, assessment, NOW)
-    decided = archive.record_decision(project_id, "assessment", SUPERVISOR, "approve", "", NOW)
-    archive.apply_gate_reply(project_id, "assessment", 1, decided.decision_id, NOW)
+    domain.submit_form(project_id, "needs-assessment", WORKER, assessment, NOW)
+    decided = domain.record_decision(project_id, "assessment", SUPERVISOR, "approve", "", NOW)
+    domain.apply_gate_reply(project_id, "assessment", 1, decided.decision_id, NOW)
     pass_stage(project_id, "planning", "service-plan")
     pass_stage(
         project_id, "execution", "activity-record", {**forms["activity-record"], "incidents": SECRETS["incidents"]}
     )
     pass_stage(project_id, "evaluation", "outcome-evaluation")
-    archive.close_project(project_id, NOW)
+    domain.close_project(project_id, NOW)
 
 
 def test_messages_never_carry_sensitive_form_data(
     project_id: str,
     sample_forms: dict[str, Any],
-    pass_stage: Callable[..., archive.GateOutcome],
+    pass_stage: Callable[..., domain.GateOutcome],
 ) -> None:
     _lifecycle(project_id, sample_forms, pass_stage)
-    queued = archive.due_messages(NOW, limit=1000)
+    queued = domain.due_messages(NOW, limit=1000)
     sender = RecordingSender()
 
     report = dispatch_once(sender, clock=fixed_clock(NOW))
@@ -161,7 +161,7 @@ def test_messages_never_carry_sensitive_form_data(
 def test_messages_carry_no_form_answers_at_all(
     project_id: str,
     sample_forms: dict[str, Any],
-    pass_stage: Callable[..., archive.GateOutcome],
+    pass_stage: Callable[..., domain.GateOutcome],
 ) -> None:
     _lifecycle(project_id, sample_forms, pass_stage)
     sender = RecordingSender()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.script import ScriptDirectory
 
-from archive.db import HEAD, _alembic_config
+from swflow.db.engine import HEAD, _alembic_config
 
 
 def test_head_read_from_the_scripts_is_alembics_head() -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-import archive
-from archive.db import unit_of_work
-from archive.models import OutboxMessage, Person
-from archive.outbox import claim_next, enqueue, message_id, record_delivery, resend, retry_delay
-from config.clock import fixed_clock
-from config.settings import get_settings
-from notifications import DispatchReport, dispatch_once
-from notifications.dispatcher import DEFAULT_LEASE_SECONDS, lease_duration
+from swflow import domain
+from swflow.config.clock import fixed_clock
+from swflow.config.settings import get_settings
+from swflow.db.engine import unit_of_work
+from swflow.db.tables import OutboxMessage, Person
+from swflow.domain.outbox.records import claim_next, enqueue, message_id, record_delivery, resend, retry_delay
+from swflow.notifications import DispatchReport, dispatch_once
+from swflow.notifications.dispatcher import DEFAULT_LEASE_SECONDS, lease_duration
 
 from ._support import NOW, WORKER
 
@@ -41,7 +41,7 @@ class RecordingSender:
         self.outbox_during_send: list[list[dict[str, object]]] = []
 
     def send(self, url: str, title: str, body: str) -> tuple[bool, str | None]:
-        self.outbox_during_send.append(archive.list_messages())
+        self.outbox_during_send.append(domain.list_messages())
         self.sent.append((url, title, body))
         return True, None
 
@@ -55,7 +55,7 @@ class DyingSender(RecordingSender):
 
 
 @pytest.fixture
-def queued(people: list[archive.PersonRecord]) -> int:
+def queued(people: list[domain.PersonRecord]) -> int:
     """One message to the lead worker, due at NOW; returns its outbox id."""
     with unit_of_work() as session:
         person = session.get(Person, WORKER)
@@ -88,7 +88,7 @@ def test_a_dispatcher_that_dies_after_the_claim_holds_the_message_until_the_leas
     with pytest.raises(SystemExit):
         dispatch_once(dying, clock=fixed_clock(NOW), dispatcher="host:101:dead")
     assert (_row(queued).attempts, _row(queued).claimed_until) == (1, NOW + LEASE)
-    [listed] = archive.list_messages(failed_only=True)  # an attempt made, not yet sent: listed
+    [listed] = domain.list_messages(failed_only=True)  # an attempt made, not yet sent: listed
     assert (listed["status"], listed["attempts"]) == ("pending", 1)
 
     assert dispatch_once(after, clock=fixed_clock(NOW + LEASE)) == DispatchReport()  # the lease's last moment
@@ -113,7 +113,7 @@ def test_a_message_whose_last_attempt_died_is_failed_and_can_be_resent(
     later, sender = NOW + LEASE + timedelta(seconds=1), RecordingSender()
 
     assert dispatch_once(sender, clock=fixed_clock(later)) == DispatchReport()
-    [failed] = archive.list_messages(failed_only=True)
+    [failed] = domain.list_messages(failed_only=True)
     assert failed["status"] == "failed" and "已达最多尝试次数" in str(failed["last_error"])
     assert sender.sent == []
 
@@ -157,7 +157,7 @@ def test_a_failed_attempt_is_not_claimed_again_before_its_back_off(queued: int) 
 
 
 def test_a_message_held_for_working_hours_is_not_claimed_before_the_morning(
-    people: list[archive.PersonRecord],
+    people: list[domain.PersonRecord],
 ) -> None:
     evening = NOW.replace(hour=21)
     with unit_of_work() as session:

@@ -7,8 +7,8 @@ from typing import Any
 import apprise
 import pytest
 
-from archive.outbox import message_id
-from notifications.message_ids import FIELD, HEADER, id_line, with_message_id
+from swflow.domain.outbox.records import message_id
+from swflow.notifications.message_ids import FIELD, HEADER, id_line, with_message_id
 
 MID = "swflow-12-0a1b2c3d"
 

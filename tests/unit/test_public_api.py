@@ -10,7 +10,22 @@ from types import ModuleType
 
 import pytest
 
-PACKAGES = ["config", "forms_spec", "archive", "notifications", "tasks"]
+PACKAGES = [
+    "swflow.config",
+    "swflow.forms_spec",
+    "swflow.db",
+    "swflow.domain",
+    "swflow.domain.people",
+    "swflow.domain.outbox",
+    "swflow.domain.deadlines",
+    "swflow.domain.quality",
+    "swflow.domain.registry",
+    "swflow.domain.projects",
+    "swflow.domain.agency",
+    "swflow.archive",
+    "swflow.notifications",
+    "swflow.tasks",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +66,7 @@ def test_module_all_names_exist(name: str) -> None:
 
 
 def test_errors_form_one_tree_with_exit_codes() -> None:
-    import config
+    from swflow import config
 
     errors = [getattr(config, n) for n in config.__all__ if n.endswith("Error")]
     assert all(issubclass(e, config.SwflowError) for e in errors)

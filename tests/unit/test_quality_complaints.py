@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import archive
-from archive.deadlines import sweep
-from archive.models import Event
-from archive.quality import (
+from swflow import db, domain
+from swflow.config.errors import FormError, RefusedError
+from swflow.db.tables import Event
+from swflow.domain.agency import sweep
+from swflow.domain.quality import (
     acknowledge_complaint,
     add_complaint_action,
     answer_complaint,
@@ -21,7 +22,6 @@ from archive.quality import (
     open_complaint,
     show_complaint,
 )
-from config.errors import FormError, RefusedError
 
 from ._quality import at, messages, rendered, sent_steps
 from ._support import DIRECTOR, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER
@@ -128,10 +128,10 @@ def test_the_complaints_history_is_a_verified_chain_in_the_archive(complaint: in
     answer_complaint(complaint, MANAGER, "已致歉", at("2026-03-04", 11))
     close_complaint(complaint, MANAGER, "接受", None, at("2026-03-05", 11))
 
-    with archive.read_session() as session:
+    with db.read_session() as session:
         stream = f"complaint:{complaint}"
         events = session.execute(select(Event).where(Event.stream == stream).order_by(Event.seq)).scalars().all()
-        assert archive.verify_stream(session, stream) is None
+        assert db.verify_stream(session, stream) is None
     assert [e.kind for e in events] == [
         "complaint.opened",
         "deadline.escalated",
@@ -142,4 +142,4 @@ def test_the_complaints_history_is_a_verified_chain_in_the_archive(complaint: in
     assert CONTACT not in str([e.payload for e in events])
     shown = show_complaint(complaint, DIRECTOR, at("2026-03-05", 12))
     assert [h["kind"] for h in shown["history"]] == [e.kind for e in events] and shown["history_intact"]
-    assert "complaint.opened" in [e["kind"] for e in archive.project_events(project_id)]
+    assert "complaint.opened" in [e["kind"] for e in domain.project_events(project_id)]

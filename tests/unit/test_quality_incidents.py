@@ -8,12 +8,18 @@ from typing import Any
 
 import pytest
 
-import archive
-from archive.deadline_rules import fire_time
-from archive.deadlines import sweep
-from archive.quality import close_incident, list_incidents, report_incident, review_risk_rules, show_incident
-from config.errors import FormError, RefusedError
-from config.escalation import get_policy
+from swflow import domain
+from swflow.config.errors import FormError, RefusedError
+from swflow.config.escalation import get_policy
+from swflow.domain.agency import sweep
+from swflow.domain.deadlines.rules import fire_time
+from swflow.domain.quality import (
+    close_incident,
+    list_incidents,
+    report_incident,
+    review_risk_rules,
+    show_incident,
+)
 
 from ._quality import at, messages, rendered, sent_steps
 from ._registry import execution_project
@@ -45,7 +51,7 @@ def test_a_severe_incident_tells_the_supervisor_and_the_director_at_once(project
     sent = messages("incident_reported")
     assert sorted(m.recipient_id for m in sent) == [DIRECTOR, SUPERVISOR]
     assert all(m.urgent and m.next_attempt_at == evening for m in sent)
-    assert {m.template for m in archive.due_messages(evening)} == {"incident_reported"}
+    assert {m.template for m in domain.due_messages(evening)} == {"incident_reported"}
     for message in sent:
         text = rendered(message) + str(message.context)
         assert "严重" in text and "意外伤害" in text
@@ -149,7 +155,7 @@ def test_a_project_incident_form_is_also_an_entry_of_the_agency_register(
     project = execution_project(launch, sample_forms)
     data = {**sample_forms["incident-report"], "severity": "severe", "occurred_at": "2026-03-08"}
 
-    archive.submit_form(project, "incident-report", WORKER, data, at("2026-03-09", 10))
+    domain.submit_form(project, "incident-report", WORKER, data, at("2026-03-09", 10))
 
     [row] = list_incidents()
     assert (row["project"], row["severity"], row["status"], row["occurred_at"][:10]) == (
@@ -163,13 +169,13 @@ def test_a_project_incident_form_is_also_an_entry_of_the_agency_register(
     assert show_incident(row["id"], SUPERVISOR)["handling"] == data["immediate_handling"]
 
     corrected = {**data, "place": "幸福社区活动中心二楼楼梯"}
-    archive.submit_form(project, "incident-report", WORKER, corrected, at("2026-03-09", 11))
+    domain.submit_form(project, "incident-report", WORKER, corrected, at("2026-03-09", 11))
     [same] = list_incidents()  # the same incident corrected: its entry is amended, nobody is told twice
     assert same["id"] == row["id"] and show_incident(row["id"], SUPERVISOR)["place"] == corrected["place"]
     assert len(messages("incident_reported")) == 2
 
     another = {**data, "kind": sample_forms["incident-report"]["kind"], "occurred_at": "2026-03-09"}
-    archive.submit_form(project, "incident-report", WORKER, another, at("2026-03-09", 15))
+    domain.submit_form(project, "incident-report", WORKER, another, at("2026-03-09", 15))
     assert len(list_incidents()) == 2  # another day: another incident
 
 
@@ -177,10 +183,10 @@ def test_a_project_incident_form_the_register_refuses_is_not_recorded_at_all(
     launch: Callable[..., str], sample_forms: dict[str, Any]
 ) -> None:
     project = execution_project(launch, sample_forms)
-    before = len(archive.project_events(project))
+    before = len(domain.project_events(project))
     data = {**sample_forms["incident-report"], "place": "长" * 501}  # the form allows it; the register does not
 
     with pytest.raises(FormError, match="place"):
-        archive.submit_form(project, "incident-report", WORKER, data, at("2026-03-09", 10))
+        domain.submit_form(project, "incident-report", WORKER, data, at("2026-03-09", 10))
 
-    assert list_incidents() == [] and len(archive.project_events(project)) == before
+    assert list_incidents() == [] and len(domain.project_events(project)) == before

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from archive.quality.rules import (
+from swflow.config.errors import DefinitionError
+from swflow.config.quality import QualitySettings, quality_settings
+from swflow.config.yaml_source import load_definition
+from swflow.domain.quality.rules import (
     Audience,
     Circle,
     add_months,
@@ -20,9 +23,6 @@ from archive.quality.rules import (
     why_not_read,
     working_days_between,
 )
-from config.errors import DefinitionError
-from config.quality import QualitySettings, quality_settings
-from config.yaml_source import load_definition
 
 from ._quality import at
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import archive
-from archive.deadlines import sweep
-from archive.quality import (
+from swflow import domain
+from swflow.domain.agency import sweep
+from swflow.domain.quality import (
     open_complaint,
     quality_report,
     record_session,
@@ -21,7 +21,7 @@ from ._support import DIRECTOR, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER
 
 def import_person(**record: Any) -> None:
     defaults = {"roles": ["worker"], "notify": [f"json://127.0.0.1:9/{record['id']}"]}
-    archive.import_people([archive.PersonRecord.model_validate(defaults | record)], actor="test", now=NOW)
+    domain.import_people([domain.PersonRecord.model_validate(defaults | record)], actor="test", now=NOW)
 
 
 def by_community(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-import archive
-from archive.deadlines import sweep
-from archive.quality import coverage, list_actions, list_sessions, record_session, show_session
-from archive.quality.actions import complete_action
-from config.errors import FormError, RefusedError
+from swflow import db, domain
+from swflow.config.errors import FormError, RefusedError
+from swflow.db import engine_for
+from swflow.domain.agency import sweep
+from swflow.domain.quality import coverage, list_actions, list_sessions, record_session, show_session
+from swflow.domain.quality.actions import complete_action
 
 from ._quality import at, messages, rendered, sent_steps
 from ._support import DIRECTOR, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER
@@ -80,15 +81,15 @@ def test_a_worker_cannot_record_supervision_and_bad_input_names_the_field(people
 def test_supervision_events_carry_no_content(people: Any) -> None:
     session_id = record_session(session_data(), SUPERVISOR, at("2026-03-02", 15))
 
-    with archive.read_session() as session:
+    with db.read_session() as session:
         from sqlalchemy import select
 
-        from archive.models import Event
+        from swflow.db.tables import Event
 
         events = session.execute(select(Event).where(Event.stream == f"supervision:{session_id}")).scalars().all()
         assert [e.kind for e in events] == ["supervision.recorded", "action.added"]
         assert "哀伤" not in str([e.payload for e in events]) and "李阿姨" not in str([e.payload for e in events])
-        assert archive.verify_stream(session, f"supervision:{session_id}") is None
+        assert db.verify_stream(session, f"supervision:{session_id}") is None
 
 
 def test_overdue_supervision_escalates_from_the_supervisor_to_the_director(project_id: str, people: Any) -> None:
@@ -146,14 +147,14 @@ def test_when_the_sensitive_project_ends_the_two_week_rule_ends_with_it(
     assert by_person(coverage(at("2026-03-03", 10)))[WORKER]["every_days"] == 14
     end = at("2026-03-03", 10)
     if ending == "completed":
-        archive.close_project(project, end)
+        domain.close_project(project, end)
     else:  # the supervisor rejects the needs assessment: the project is terminated
-        archive.open_stage(project, "assessment", end)
-        for item in archive.project_status(project)["stages"][0]["work_items"]:
-            archive.submit_form(project, item["form"], WORKER, sample_forms[item["form"]], end)
-        decided = archive.record_decision(project, "assessment", SUPERVISOR, "reject", "服务对象已迁出本社区", end)
-        gate = archive.read_gate(project, "assessment")
-        outcome = archive.apply_gate_reply(project, "assessment", gate.attempt, decided.decision_id, end)
+        domain.open_stage(project, "assessment", end)
+        for item in domain.project_status(project)["stages"][0]["work_items"]:
+            domain.submit_form(project, item["form"], WORKER, sample_forms[item["form"]], end)
+        decided = domain.record_decision(project, "assessment", SUPERVISOR, "reject", "服务对象已迁出本社区", end)
+        gate = domain.read_gate(project, "assessment")
+        outcome = domain.apply_gate_reply(project, "assessment", gate.attempt, decided.decision_id, end)
         assert outcome.kind == "rejected"
 
     assert by_person(coverage(at("2026-03-04", 10)))[WORKER]["every_days"] == 30
@@ -195,9 +196,9 @@ def test_the_sweep_reads_due_quality_records_through_their_indexes(
 ) -> None:
     from sqlalchemy import text
 
-    from config.settings import get_settings
+    from swflow.config.settings import get_settings
 
-    engine = archive.db.engine_for(get_settings().archive_url)
+    engine = engine_for(get_settings().archive_url)
     with engine.connect() as connection:
         plan = connection.execute(
             text(f"EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE {where} next_escalation_at <= :now"),

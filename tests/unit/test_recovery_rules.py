@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archive.recovery import WatchedRun, recovery_key
-from flows.control import RunInfo
-from flows.recovery import Bounds, why_stranded
+from swflow.domain.projects.recovery import WatchedRun, recovery_key
+from swflow.flows.control import RunInfo
+from swflow.flows.recovery import Bounds, why_stranded
 
 NOW = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)
 BOUNDS = Bounds(pending=timedelta(seconds=120), dead=timedelta(seconds=60), scheduled=timedelta(hours=1))

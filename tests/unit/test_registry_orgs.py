@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from archive import registry
-from config.errors import FormError, NotFoundError, RefusedError
+from swflow.config.errors import FormError, NotFoundError, RefusedError
+from swflow.domain import registry
 
 from ._registry import OUTSIDER, all_streams_intact
 from ._support import NOW, WORKER

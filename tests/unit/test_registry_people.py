@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from archive import registry
-from config.errors import FormError, NotFoundError, RefusedError
-from forms_spec import MASK
+from swflow.config.errors import FormError, NotFoundError, RefusedError
+from swflow.domain import registry
+from swflow.forms_spec import MASK
 
 from ._registry import (
     OTHER_SUPERVISOR,

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-import archive
-from archive import registry
-from archive.deadlines import sweep
-from config.errors import FormError, RefusedError
-from forms_spec import MASK
-from notifications import render_message
+from swflow import domain
+from swflow.config.errors import FormError, RefusedError
+from swflow.domain import registry
+from swflow.domain.agency import sweep
+from swflow.forms_spec import MASK
+from swflow.notifications import render_message
 
 from ._registry import OUTSIDER, all_streams_intact, at, escalations, execution_project, outbox, person
 from ._support import DIRECTOR, MANAGER, NOW, SUPERVISOR, WORKER
@@ -161,7 +161,9 @@ def test_the_next_follow_up_date_must_be_ahead(project: str) -> None:
 def test_late_follow_ups_for_one_worker_come_in_one_digest(project: str, digest: bool) -> None:
     """SWFLOW_DIGEST applies to referral follow-ups as to every other deadline."""
     first = _open(person(consents=("referral",), project=project), project_id=project)["id"]
-    second = _open(person(consents=("referral",), project=project, name="李桂兰", phone="13800138001"), project_id=project)["id"]
+    second = _open(
+        person(consents=("referral",), project=project, name="李桂兰", phone="13800138001"), project_id=project
+    )["id"]
 
     sweep(at("2026-03-11", 9), digest=digest)
 
@@ -171,5 +173,5 @@ def test_late_follow_ups_for_one_worker_come_in_one_digest(project: str, digest:
     assert len(to_worker) == (1 if digest else 2)
     rendered = render_message("referral_due", {**to_worker[0].context, "recipient_id": WORKER, "recipient_name": "王"})
     assert rendered.title.startswith("【swflow】转介跟进提醒：" + ("2 项" if digest else "1 项"))
-    project_events = [e for e in archive.project_events(project) if e["kind"] == "referral.escalated"]
+    project_events = [e for e in domain.project_events(project) if e["kind"] == "referral.escalated"]
     assert sorted(e["payload"]["id"] for e in project_events) == [first, second]

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from archive.registry.rules import (
+from swflow.config.errors import FormError
+from swflow.domain.registry.rules import (
     Audience,
     ConsentView,
     HoursRow,
@@ -22,9 +23,8 @@ from archive.registry.rules import (
     why_not_close_referral,
     why_not_update_referral,
 )
-from archive.registry.specs import checked, masked, record_spec
-from config.errors import FormError
-from forms_spec import MASK
+from swflow.domain.registry.specs import checked, masked, record_spec
+from swflow.forms_spec import MASK
 
 
 def test_the_same_person_written_differently_has_one_identity() -> None:

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import archive
-from archive import registry
-from archive.models import Project
-from archive.registry.models import VolunteerCertificate
-from config.errors import FormError, RefusedError
-from forms_spec import MASK
+from swflow import db, domain
+from swflow.config.errors import FormError, RefusedError
+from swflow.db.registry_tables import VolunteerCertificate
+from swflow.db.tables import Project
+from swflow.domain import registry
+from swflow.forms_spec import MASK
 
 from ._registry import OUTSIDER, event_payloads, execution_project, record_activity, volunteer
 from ._support import NOW, SUPERVISOR, WORKER
@@ -61,7 +61,7 @@ def test_the_certificate_prints_the_hours_and_is_recorded(project: str, sample_f
     assert "2027-03-18 至 2027-04-08" in html and "结对探访" in html and "探访技巧与安全" in html
     assert "幸福社区社会工作服务站" in html and "@page { size: A4" in html
     assert "13900000001" not in html  # no phone on a certificate
-    with archive.read_session() as session:
+    with db.read_session() as session:
         row = session.execute(select(VolunteerCertificate)).scalar_one()
         assert (row.number, row.hours, row.activities, row.issued_by) == (issued["number"], 4, 2, SUPERVISOR)
     assert registry.issue_certificate(liu, SUPERVISOR, NOW)["number"].endswith("-02")
@@ -108,7 +108,7 @@ def test_activity_records_name_only_people_and_volunteers_on_record(project: str
         person(project=project, name="李桂兰", phone="13800138001"),
     )
     registry.forget_person(forgotten, WORKER, NOW)
-    before = len(archive.project_events(project))
+    before = len(domain.project_events(project))
 
     with pytest.raises(FormError) as caught:
         record_activity(project, "a1", sample_forms, served=[served, 999, forgotten], volunteers=[(liu, 2), (998, 1)])
@@ -119,12 +119,12 @@ def test_activity_records_name_only_people_and_volunteers_on_record(project: str
         "served › 第 3 行 › person": f"服务对象 #{forgotten} 的个人信息已删除，不能再记入活动",
         "volunteer_hours › 第 2 行 › volunteer": "没有志愿者 #998（用 `swflow registry volunteer list` 查看）",
     }
-    assert len(archive.project_events(project)) == before  # refused whole: no half-written record
+    assert len(domain.project_events(project)) == before  # refused whole: no half-written record
     record_activity(project, "a1", sample_forms, served=[served], volunteers=[(liu, 2)])  # the right ids pass
 
 
 def test_projects_launched_before_v2_keep_the_first_activity_record(project: str, sample_forms: dict[str, Any]) -> None:
-    with archive.unit_of_work() as session:  # as a project launched with version 1 pinned it
+    with db.unit_of_work() as session:  # as a project launched with version 1 pinned it
         pinned = session.get_one(Project, project)
         v2 = pinned.forms_snapshot["service-activity-record"]
         assert v2["version"] == 2

@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from archive.db import _alembic_config
-from archive.models import Base
+from swflow.db.engine import _alembic_config
+from swflow.db.tables import Base
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:

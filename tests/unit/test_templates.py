@@ -11,8 +11,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from config.errors import DefinitionError, NotFoundError
-from config.templates import Template, get_template, list_templates, load_template
+from swflow.config.errors import DefinitionError, NotFoundError
+from swflow.config.templates import Template, get_template, list_templates, load_template
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
 

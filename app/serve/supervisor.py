@@ -1,0 +1,202 @@
+"""`swflow serve`: the embedded default — a local Prefect server, the runner, the outbox
+dispatcher and the gate reconciler, started together and stopped together."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from swflow.config.errors import ServerNotRunningError, SwflowError
+from swflow.config.settings import Settings, ensure_api_secret, get_settings, prefect_env
+
+__all__ = ["Supervisor", "serve_forever", "state_file"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if `swflow serve` dies, even by kill -9 (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.home / "serve.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Supervisor:
+    def __init__(self, settings: Settings | None = None) -> None:
+        # the embedded API takes only swflow's processes: they all read the secret from swflow.env
+        self.settings = ensure_api_secret(settings or get_settings())
+        self.env = {**os.environ, **prefect_env(self.settings)}
+        self.next_reconcile = 0.0
+        self.logs = self.settings.home / "logs"
+        self.server: subprocess.Popen[bytes] | None = None
+        self.runner: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log: IO[bytes] = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by child
+        return subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+
+    def _claim(self) -> None:
+        path = state_file(self.settings)
+        if path.exists():
+            previous = json.loads(path.read_text())
+            if _pid_alive(int(previous.get("pid", 0))):
+                raise SwflowError(f"swflow serve 已在运行（进程 {previous['pid']}）")
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"pid": os.getpid(), "api_url": self.settings.api_url}))
+
+    def start(self) -> None:
+        self._claim()
+        from swflow.flows.control import api_is_up
+
+        if self.settings.prefect_api_url is None:
+            if api_is_up():
+                raise SwflowError(f"端口 {self.settings.prefect_port} 上已有服务；请换 SWFLOW_PREFECT_PORT")
+            self.server = self._start_server()
+        elif not api_is_up(timeout=5):
+            raise ServerNotRunningError(f"外部 Prefect API {self.settings.api_url} 无响应")
+        self._start_runner()
+
+    @property
+    def embedded(self) -> bool:
+        return self.settings.prefect_api_url is None
+
+    def _start_runner(self) -> None:
+        """The embedded serve's runner is the only one: runs it left Pending or Running are dead."""
+        if self.embedded:
+            from swflow.flows.recovery import abandon_orphaned_runs
+
+            try:
+                if abandoned := abandon_orphaned_runs():
+                    print(f"上次中断的 {abandoned} 个流程运行已标记为崩溃，将从档案接续", file=sys.stderr, flush=True)
+            except SwflowError as exc:  # the reconciler's bounds find them later
+                print(f"检查上次中断的流程运行时出错：{exc}", file=sys.stderr, flush=True)
+        self.runner = self._spawn("runner", [sys.executable, "-m", "swflow.flows.runner"])
+
+    def _start_server(self) -> subprocess.Popen[bytes]:
+        from swflow.flows.control import api_is_up
+
+        argv = [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.settings.prefect_port),
+        ]
+        server = self._spawn("prefect-server", argv)
+        deadline = time.monotonic() + 120
+        while not api_is_up(timeout=1):
+            if server.poll() is not None:
+                raise SwflowError(f"Prefect 服务启动失败，见 {self.logs / 'prefect-server.log'}")
+            if time.monotonic() > deadline:
+                server.terminate()
+                raise SwflowError("Prefect 服务 120 秒内未就绪")
+            time.sleep(0.2)
+        return server
+
+    def tick(self) -> None:
+        """One round of the background duties; a failing duty is reported, never fatal."""
+        from swflow.app.serve.reconcile import archive_finished_runs, recover_stranded, resume_decided_gates
+        from swflow.notifications import dispatch_once
+
+        dispatch_once()
+        resume_decided_gates()
+        if time.monotonic() >= self.next_reconcile:
+            self.next_reconcile = time.monotonic() + self.settings.reconcile_interval_seconds
+            recover_stranded()
+        archive_finished_runs()
+        if self.runner is not None and self.runner.poll() is not None and not self.stopping:
+            print("runner 退出，正在重启", file=sys.stderr)
+            self._start_runner()
+        if self.server is not None and self.server.poll() is not None and not self.stopping:
+            print("Prefect 服务退出，正在重启", file=sys.stderr)
+            self.server = self._start_server()
+
+    def _wait_for_runs_in_flight(self) -> None:
+        """A graceful stop lets runs that are executing reach their gate (seconds, usually); what
+        is still executing after the grace is cancelled by the runner and recovered at the next start."""
+        from swflow.flows.control import count_runs
+
+        deadline = time.monotonic() + self.settings.stop_grace_seconds
+        while time.monotonic() < deadline:
+            try:
+                if count_runs(["PENDING", "RUNNING"]) == 0:
+                    return
+            except SwflowError:
+                return  # no server to ask: nothing can be executing
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.runner is not None and self.runner.poll() is None:
+            self._wait_for_runs_in_flight()
+        for child in (self.runner, self.server):
+            if child is not None and child.poll() is None:
+                child.terminate()
+        for child in (self.runner, self.server):
+            if child is not None:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        state_file(self.settings).unlink(missing_ok=True)
+
+
+def serve_forever(settings: Settings | None = None) -> None:
+    supervisor = Supervisor(settings)
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        supervisor.start()
+        print(f"swflow serve 已启动：{supervisor.settings.api_url}（Ctrl-C 停止）", flush=True)
+        while not supervisor.stopping:
+            try:
+                supervisor.tick()
+            except SwflowError as exc:
+                print(f"后台任务出错：{exc}", file=sys.stderr, flush=True)
+            deadline = time.monotonic() + supervisor.settings.dispatch_interval_seconds
+            while not supervisor.stopping and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        supervisor.stop()
+        print("swflow serve 已停止", flush=True)

@@ -1,0 +1,135 @@
+"""Append events to a stream's hash chain, and verify a chain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from swflow.db.chain import GENESIS, ChainBreak, event_hash, find_break
+from swflow.db.tables import Event, EventHead, Project
+
+__all__ = [
+    "append_event",
+    "event_body",
+    "verify_stream",
+    "verify_all",
+    "stream_title",
+    "project_stream",
+    "PEOPLE_STREAM",
+]
+
+PEOPLE_STREAM = "people"
+
+
+def project_stream(project_id: str) -> str:
+    return f"project:{project_id}"
+
+
+def event_body(event: Event) -> dict[str, Any]:
+    """What the hash covers: everything but the hashes and the row id. `run_state` (added in
+    schema 0005) is left out when empty, so events written before it keep their hashes."""
+    body = {
+        "stream": event.stream,
+        "seq": event.seq,
+        "kind": event.kind,
+        "actor": event.actor,
+        "at": event.at,
+        "flow_run_id": event.flow_run_id,
+        "run_state": event.run_state,
+        "payload": event.payload,
+    }
+    if body["run_state"] is None:
+        del body["run_state"]
+    return body
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def append_event(
+    session: Session,
+    stream: str,
+    kind: str,
+    actor: str,
+    at: datetime,
+    payload: dict[str, Any] | None = None,
+    flow_run_id: str | None = None,
+) -> Event:
+    """Add the next event of `stream` inside the caller's transaction, locking the stream head.
+
+    A project's event carries the project's flow-run id and the run's state as last reported."""
+    head = session.execute(select(EventHead).where(EventHead.stream == stream).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = EventHead(stream=stream, seq=0, hash=GENESIS)
+        session.add(head)
+    run_state = None
+    if stream.startswith("project:"):
+        project = session.get(Project, stream.removeprefix("project:"))
+        if project is not None:
+            flow_run_id = flow_run_id or project.flow_run_id
+            run_state = project.run_state
+    event = Event(
+        stream=stream,
+        run_state=run_state,
+        seq=head.seq + 1,
+        kind=kind,
+        actor=actor,
+        at=_iso(at),
+        flow_run_id=flow_run_id,
+        payload=payload or {},
+        prev_hash=head.hash,
+    )
+    event.hash = event_hash(event.prev_hash, event_body(event))
+    head.seq, head.hash = event.seq, event.hash
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify_stream(session: Session, stream: str) -> ChainBreak | None:
+    """The first event of `stream` whose hash, order or link is wrong, or None when intact."""
+    rows = session.execute(select(Event).where(Event.stream == stream).order_by(Event.seq)).scalars()
+    result = find_break((e.seq, e.prev_hash, e.hash, event_body(e)) for e in rows)
+    if result is None:
+        head = session.get(EventHead, stream)
+        last = session.execute(
+            select(Event.seq, Event.hash).where(Event.stream == stream).order_by(Event.seq.desc())
+        ).first()
+        if head is not None and (last is None or (last.seq, last.hash) != (head.seq, head.hash)):
+            return ChainBreak(last.seq if last else 0, "链尾与记录的链头不符（末尾事件被删除）")
+    return result
+
+
+STREAM_KINDS = {
+    "project": "项目",
+    "people": "人员名册",
+    "quality": "质量管理（督导覆盖、证书、风险制度）",
+    "complaint": "投诉",
+    "incident": "风险事件",
+    "supervision": "督导记录",
+    "referral": "转介",
+    "person": "服务对象",
+    "volunteer": "志愿者",
+    "organisation": "社区组织",
+    "resource_link": "资源链接",
+}
+
+
+def stream_title(stream: str) -> str:
+    """`complaint:3` → `投诉 #3`; `quality` → its title; an unknown kind is shown as it is."""
+    kind, _, record = stream.partition(":")
+    title = STREAM_KINDS.get(kind, kind)
+    if not record:
+        return title
+    return f"{title} {record}" if kind == "project" else f"{title} #{record}"
+
+
+def verify_all(session: Session) -> list[tuple[str, ChainBreak | None]]:
+    """Every stream of the archive (projects and agency records), each with its first break or
+    None. A stream is found by its events or by its head, so one emptied of events is caught too."""
+    streams = session.execute(union(select(Event.stream), select(EventHead.stream))).scalars()
+    return [(stream, verify_stream(session, stream)) for stream in sorted(set(streams))]

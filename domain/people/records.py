@@ -1,0 +1,166 @@
+"""People: roles, qualifications and notification addresses, imported from YAML."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+from sqlalchemy.orm import Session
+
+from swflow.config.errors import NotFoundError
+from swflow.db.journal import PEOPLE_STREAM, append_event
+from swflow.db.tables import Person
+
+__all__ = [
+    "NOTIFY_SCHEMES",
+    "address_problem",
+    "PersonRecord",
+    "Qualification",
+    "PeopleFile",
+    "write_people",
+    "get_person",
+]
+
+Role = Literal["manager", "supervisor", "worker", "director"]
+
+# The channels swflow sends to (README "Notification channels"; notifications/robots.py for the robots).
+NOTIFY_SCHEMES = frozenset(
+    {"mailto", "mailtos", "wecombot", "dingtalk", "feishu", "lark", "json", "jsons", "form", "forms"}
+)
+_ROBOTS = frozenset({"wecombot", "dingtalk", "feishu", "lark"})  # their host part is a token
+_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+
+
+def _link_local(host: str) -> bool:
+    """169.254.0.0/16 and fe80::/10, however the address is spelled (2852039166, ::ffff:169.254…)."""
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        try:
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return host.rstrip(".").lower() in _METADATA_HOSTS
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_link_local
+
+
+def address_problem(url: str) -> str | None:
+    """Why swflow would not send to this notification address, or None when it would."""
+    if "{" in url or "}" in url:
+        return f"含未替换的占位符（{url[:80]}）：请换成真实地址"
+    if any(ord(c) < 32 or c.isspace() for c in url):
+        return "不能含空白或控制字符"
+    scheme, sep, _ = url.partition("://")
+    if not sep or not scheme:
+        kinds = "、".join(f"{s}://" for s in sorted(NOTIFY_SCHEMES))
+        return f"不是通知地址（应以 {kinds} 之一开头）"
+    if scheme.lower() not in NOTIFY_SCHEMES:
+        return f"不支持的通知渠道 {scheme[:20]}://（可用：{'、'.join(sorted(NOTIFY_SCHEMES))}）"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "无法解析（不是有效的 URL）"
+    if scheme.lower() in _ROBOTS:
+        return None if host or "key=" in parts.query or "token=" in parts.query else f"缺少令牌（{scheme}://令牌）"
+    if not host:
+        return "缺少主机（如 json://主机/路径、mailto://smtp 主机:端口?to=…）"
+    if _link_local(host):
+        return f"不能发往链路本地或云元数据地址（{host}）"
+    return None
+
+
+def _checked_address(url: str) -> str:
+    problem = address_problem(url)
+    if problem is not None:
+        raise PydanticCustomError("notify_address", "{problem}", {"problem": problem})
+    return url
+
+
+NotifyAddress = Annotated[str, Field(max_length=2000), AfterValidator(_checked_address)]
+
+
+class Qualification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["certificate", "degree"]
+    level: str = Field(min_length=1, description="助理社会工作师 / 社会工作师 / 高级社会工作师 / 学位")
+    number: str = ""
+    valid_until: str | None = None
+
+
+class PersonRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9._-]*$", max_length=64)
+    name: str = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1)
+    qualifications: list[Qualification] = []
+    notify: list[NotifyAddress] = Field(default=[], max_length=20, description="apprise URLs swflow sends to")
+    active: bool = True
+    community: str | None = Field(default=None, min_length=1, max_length=200, description="§8.1.3 staffing")
+
+
+class PeopleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    people: list[PersonRecord] = Field(min_length=1)
+
+
+def write_people(session: Session, records: list[PersonRecord], actor: str, now: datetime) -> tuple[int, int]:
+    """Insert or update people inside the caller's transaction, with their event; returns (added,
+    updated). The act that imports them (`swflow.domain.agency.import_people`) also re-checks
+    supervision and staffing in the same transaction."""
+    added = updated = 0
+    for record in records:
+        values = record.model_dump(mode="json")
+        person = session.get(Person, record.id)
+        if person is None:
+            session.add(Person(**values, updated_at=now))
+            added += 1
+        else:
+            for key, value in values.items():
+                setattr(person, key, value)
+            person.updated_at = now
+            updated += 1
+    session.flush()
+    append_event(
+        session,
+        PEOPLE_STREAM,
+        "people.imported",
+        actor=actor,
+        at=now,
+        payload={"ids": [r.id for r in records], "added": added, "updated": updated},
+    )
+    return added, updated
+
+
+def get_person(session: Session, person_id: str) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFoundError(f"没有人员 {person_id}（先用 `swflow people import` 导入）")
+    return person
+
+
+def list_people() -> list[dict[str, Any]]:
+    """Everyone on record, without their notification addresses (they hold tokens)."""
+    from sqlalchemy import select
+
+    from swflow.db.engine import read_session
+
+    with read_session() as session:
+        return [
+            {
+                "id": p.id,
+                "name": p.name,
+                "roles": p.roles,
+                "channels": len(p.notify),
+                "active": p.active,
+                "community": p.community,
+            }
+            for p in session.execute(select(Person).order_by(Person.id)).scalars()
+        ]

@@ -1,0 +1,22 @@
+"""Who may see a project's sensitive fields (DESIGN.md §8): its team and the agency's directors."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from swflow.config.errors import NotFoundError
+from swflow.db.tables import Person, Project, ProjectMember
+
+__all__ = ["may_see_sensitive"]
+
+
+def may_see_sensitive(session: Session, project: Project, person_id: str | None) -> bool:
+    """The project's team (manager, supervisor, workers) and directors see sensitive fields."""
+    if person_id is None:
+        return False
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFoundError(f"没有人员 {person_id}")
+    members = session.execute(select(ProjectMember.person_id).where(ProjectMember.project_id == project.id)).scalars()
+    return person_id in set(members) or "director" in person.roles

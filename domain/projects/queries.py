@@ -1,0 +1,253 @@
+"""Read models: what `swflow status` and `swflow inbox` show. Stable keys: see docs/cli-json.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from swflow.config.clock import iso
+from swflow.db.engine import read_session
+from swflow.db.tables import Event, GateDecision, OutboxMessage, Project, ProjectMember, Stage, WorkItem
+from swflow.domain.people.records import get_person
+from swflow.domain.projects.gates import deciders, gate_context
+from swflow.domain.projects.rules import StageStatus, why_not_decide
+
+__all__ = ["project_status", "list_projects", "inbox", "undelivered_decisions", "project_events"]
+
+
+def project_status(project_id: str) -> dict[str, Any]:
+    with read_session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            from swflow.config.errors import NotFoundError
+
+            raise NotFoundError(f"没有项目 {project_id}")
+        members = session.execute(
+            select(ProjectMember)
+            .where(ProjectMember.project_id == project_id)
+            .order_by(ProjectMember.role, ProjectMember.position)
+        ).scalars()
+        stages = (
+            session.execute(select(Stage).where(Stage.project_id == project_id).order_by(Stage.seq)).scalars().all()
+        )
+        items = (
+            session.execute(select(WorkItem).where(WorkItem.project_id == project_id).order_by(WorkItem.id))
+            .scalars()
+            .all()
+        )
+        decisions = (
+            session.execute(select(GateDecision).where(GateDecision.project_id == project_id).order_by(GateDecision.id))
+            .scalars()
+            .all()
+        )
+        messages = dict(
+            session.execute(
+                select(OutboxMessage.status, func.count())
+                .where(OutboxMessage.project_id == project_id)
+                .group_by(OutboxMessage.status)
+            )
+            .tuples()
+            .all()
+        )
+        event_count = session.execute(
+            select(func.count()).select_from(Event).where(Event.stream == f"project:{project_id}")
+        ).scalar_one()
+        stage_rows = []
+        for stage in stages:
+            stage_items = [i for i in items if i.stage_id == stage.id]
+            if stage.status == StageStatus.OPEN:
+                waiting_on = sorted(
+                    {i.assignee_id for i in stage_items if i.round == stage.round and i.status == "open"}
+                )
+            elif stage.status == StageStatus.AWAITING_DECISION:
+                waiting_on = [p.id for p in deciders(session, project, gate_context(session, project, stage))]
+            elif stage.status == StageStatus.DECIDED:
+                waiting_on = ["swflow"]
+            else:
+                waiting_on = []
+            stage_rows.append(
+                {
+                    "key": stage.key,
+                    "title": stage.title,
+                    "status": stage.status,
+                    "round": stage.round,
+                    "gate": {"step": stage.gate_step, "assignee": stage.gate_assignee},
+                    "opened_at": iso(stage.opened_at),
+                    "due_at": iso(stage.due_at),
+                    "closed_at": iso(stage.closed_at),
+                    "waiting_on": waiting_on,
+                    "work_items": [
+                        {
+                            "id": i.id,
+                            "form": i.form_id,
+                            "activity": i.activity,
+                            "title": i.title,
+                            "required": i.required,
+                            "round": i.round,
+                            "assignee": i.assignee_id,
+                            "status": i.status,
+                            "due_at": iso(i.due_at),
+                            "submitted_at": iso(i.submitted_at),
+                        }
+                        for i in stage_items
+                    ],
+                    "decisions": [
+                        {
+                            "id": d.id,
+                            "round": d.round,
+                            "step": d.step,
+                            "outcome": d.outcome,
+                            "by": d.decided_by,
+                            "comment": d.comment,
+                            "decided_at": iso(d.decided_at),
+                            "applied": d.applied_at is not None,
+                        }
+                        for d in decisions
+                        if d.stage_id == stage.id
+                    ],
+                }
+            )
+        return {
+            "id": project.id,
+            "name": project.name,
+            "community": project.community,
+            "template": {"id": project.template_id, "version": project.template_version},
+            "status": project.status,
+            "flow_run_id": project.flow_run_id,
+            "run_state": project.run_state,
+            "created_at": iso(project.created_at),
+            "closed_at": iso(project.closed_at),
+            "team": [{"person": m.person_id, "role": m.role} for m in members],
+            "stages": stage_rows,
+            "messages": {
+                "sent": messages.get("sent", 0),
+                "pending": messages.get("pending", 0),
+                "failed": messages.get("failed", 0),
+            },
+            "events": event_count,
+        }
+
+
+def list_projects() -> list[dict[str, Any]]:
+    with read_session() as session:
+        projects = session.execute(select(Project).order_by(Project.created_at)).scalars()
+        result = []
+        for p in projects:
+            current = (
+                session.execute(
+                    select(Stage)
+                    .where(
+                        Stage.project_id == p.id,
+                        Stage.status.not_in([StageStatus.APPROVED, StageStatus.PENDING]),
+                    )
+                    .order_by(Stage.seq)
+                )
+                .scalars()
+                .first()
+            )
+            result.append(
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "template": p.template_id,
+                    "status": p.status,
+                    "current_stage": current.key if current else None,
+                    "stage_status": current.status if current else None,
+                    "run_state": p.run_state,
+                }
+            )
+        return result
+
+
+def inbox(person_id: str) -> dict[str, Any]:
+    """Open work items assigned to the person, and gates they may decide now."""
+    with read_session() as session:
+        person = get_person(session, person_id)
+        rows = (
+            session.execute(
+                select(WorkItem, Stage, Project)
+                .join(Stage, Stage.id == WorkItem.stage_id)
+                .join(Project, Project.id == WorkItem.project_id)
+                .where(
+                    WorkItem.assignee_id == person_id,
+                    WorkItem.status == "open",
+                    WorkItem.round == Stage.round,
+                    Project.status == "running",
+                )
+                .order_by(WorkItem.due_at)
+            )
+            .tuples()
+            .all()
+        )
+        tasks = [
+            {
+                "project": p.id,
+                "project_name": p.name,
+                "stage": s.key,
+                "stage_title": s.title,
+                "round": w.round,
+                "form": w.form_id,
+                "form_title": p.forms_snapshot[w.form_id]["title"],
+                "due_at": iso(w.due_at),
+            }
+            for w, s, p in rows
+        ]
+        gates = (
+            session.execute(
+                select(Stage, Project)
+                .join(Project, Project.id == Stage.project_id)
+                .where(Stage.status == StageStatus.AWAITING_DECISION, Project.status == "running")
+                .order_by(Stage.id)
+            )
+            .tuples()
+            .all()
+        )
+        decisions = [
+            {
+                "project": p.id,
+                "project_name": p.name,
+                "stage": s.key,
+                "stage_title": s.title,
+                "round": s.round,
+            }
+            for s, p in gates
+            if why_not_decide(gate_context(session, p, s), person_id, person.roles) is None
+        ]
+        return {"person": person_id, "name": person.name, "tasks": tasks, "decisions": decisions}
+
+
+def undelivered_decisions() -> list[tuple[str, str, int]]:
+    """(flow_run_id, stage key, decision id) of decisions the flow has not applied yet."""
+    with read_session() as session:
+        rows = (
+            session.execute(
+                select(Project.flow_run_id, Stage.key, GateDecision.id)
+                .join(Stage, Stage.id == GateDecision.stage_id)
+                .join(Project, Project.id == GateDecision.project_id)
+                .where(GateDecision.applied_at.is_(None), Project.flow_run_id.is_not(None))
+            )
+            .tuples()
+            .all()
+        )
+        return [(str(run), key, did) for run, key, did in rows]
+
+
+def project_events(project_id: str) -> list[dict[str, Any]]:
+    with read_session() as session:
+        rows = session.execute(
+            select(Event).where(Event.stream == f"project:{project_id}").order_by(Event.seq)
+        ).scalars()
+        return [
+            {
+                "seq": e.seq,
+                "kind": e.kind,
+                "actor": e.actor,
+                "at": e.at,
+                "flow_run_id": e.flow_run_id,
+                "run_state": e.run_state,
+                "payload": e.payload,
+                "hash": e.hash,
+            }
+            for e in rows
+        ]
