@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from swflow.app.local import Home, new_home  # noqa: E402
 from swflow.app.receiver import Receiver  # noqa: E402
-from tests.conftest import new_home  # noqa: E402
-from tests.support.swflow_proc import Home  # noqa: E402
 
 WORKER, SUPERVISOR, MANAGER = "wang.worker", "li.supervisor", "zhou.pm"
 
 
 def served_home(receiver: Receiver, label: str) -> Home:
     """A fresh home with sample people and a running `swflow serve`; this process points at it."""
-    home = new_home(Path(tempfile.mkdtemp(prefix=f"swflow-bench-{label}-")), receiver, None)  # type: ignore[arg-type]
+    home = new_home(Path(tempfile.mkdtemp(prefix=f"swflow-bench-{label}-")), receiver.url)
     home.start_serve()
     os.environ.update(home.env)
     from swflow.config.settings import get_settings

@@ -14,8 +14,6 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 
 def main(events: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="swflow-bench-archive-"))

@@ -12,18 +12,26 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from swflow.app.local import Home, form_data, new_home, wait_for  # noqa: E402
 from swflow.app.receiver import Receiver  # noqa: E402
-from tests.conftest import form_data, new_home  # noqa: E402
-from tests.e2e.test_lifecycle import SUPERVISOR, WORKER, launch, open_forms  # noqa: E402
-from tests.support.swflow_proc import wait_for  # noqa: E402
+
+WORKER, SUPERVISOR, MANAGER = "wang.worker", "li.supervisor", "zhou.pm"
+
+
+def launch(home: Home, name: str) -> str:
+    argv = ["--community", "幸福社区", "--manager", MANAGER, "--supervisor", SUPERVISOR, "--worker", WORKER]
+    return home.cli("launch", "elderly-care", "--name", name, *argv).stdout.strip()
+
+
+def open_forms(home: Home, project: str, stage: str) -> list[str]:
+    s = home.stage(project, stage)
+    return [i["form"] for i in s["work_items"] if i["round"] == s["round"] and i["status"] == "open"]
 
 
 def main(projects: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="swflow-bench-"))
     with Receiver() as receiver:
-        home = new_home(tmp, receiver, prefect_db=None)  # type: ignore[arg-type]
+        home = new_home(tmp, receiver.url)
         t0 = time.monotonic()
         home.start_serve()
         print(f"serve ready in {time.monotonic() - t0:.1f} s (Prefect DB migrated on first start)")

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 from _served import launch, served_home  # noqa: E402
 
+from swflow.app.local import Home  # noqa: E402
 from swflow.app.receiver import Receiver  # noqa: E402
-from tests.support.swflow_proc import Home  # noqa: E402
 
 ACTIVE = ["SCHEDULED", "PENDING", "RUNNING"]
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
+from swflow.app.local import Home, form_data, people_file  # noqa: F401  (re-exported for the tests)
+from swflow.app.local import new_home as _new_home
 from swflow.app.receiver import Receiver
-from tests.support.swflow_proc import Home
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "app" / "samples"
@@ -40,28 +40,8 @@ def receiver() -> Iterator[Receiver]:
         yield r
 
 
-def people_file(directory: Path, receiver_url: str) -> Path:
-    text = (SAMPLES / "people.yaml").read_text(encoding="utf-8").replace("{receiver}", receiver_url)
-    path = directory / "people.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def form_data(directory: Path, key: str) -> Path:
-    """A sample submission from app/samples/forms/ written to a file of the test's own."""
-    from swflow.app.samples import form_samples
-
-    data = form_samples()[key]
-    path = directory / f"{key}.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def new_home(path: Path, receiver: Receiver, prefect_db: Path) -> Home:
-    home = Home(path, prefect_db)
-    home.cli("init")
-    home.cli("people", "import", str(people_file(path, receiver.url)))
-    return home
+    return _new_home(path, receiver.url, prefect_db)
 
 
 @pytest.fixture

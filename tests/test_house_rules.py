@@ -57,6 +57,17 @@ def test_no_module_imports_the_old_top_level_names() -> None:
     assert found == []
 
 
+def test_benchmarks_stand_alone() -> None:
+    """bench/ uses the package (the CLI, `swflow.app.local`), never the tests: renaming a test breaks no benchmark."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {name}"
+        for path in (ROOT / "bench").rglob("*.py")
+        for line, name in _imported_names(path)
+        if name.split(".")[0] == "tests"
+    ]
+    assert found == []
+
+
 def test_no_module_is_longer_than_400_lines_but_frozen_migrations() -> None:
     files = [p for folder in ROOMS for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts]
     long = {str(p.relative_to(ROOT)): n for p in files if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
