@@ -48,12 +48,14 @@ class Home:
     def __init__(self, path: Path, prefect_db: Path | None = None) -> None:
         self.path = path
         self.port = free_port()
+        self.web_port = free_port()
         self.prefect_db = prefect_db
         self.serve_proc: subprocess.Popen[bytes] | None = None
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SWFLOW_", "PREFECT_"))},
             "SWFLOW_HOME": str(path),
             "SWFLOW_PREFECT_PORT": str(self.port),
+            "SWFLOW_WEB_PORT": str(self.web_port),
             "SWFLOW_RUNNER_POLL_SECONDS": "1",
             "SWFLOW_DISPATCH_INTERVAL_SECONDS": "0.5",
             # tests run at any hour: deliver at once (holding is tested in tests/unit/test_deadlines.py)
@@ -66,6 +68,10 @@ class Home:
             "SWFLOW_PENDING_BOUND_SECONDS": "60",
             "SWFLOW_STOP_GRACE_SECONDS": "20",
         }
+
+    @property
+    def web(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     @property
     def api(self) -> str:

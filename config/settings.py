@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     scheduled_bound_seconds: float = Field(
         default=3600.0, gt=0, description="a run still Scheduled this long after its start time is stranded"
     )
+    web_host: str = Field(default="127.0.0.1", description="where `swflow serve` serves the web app")
+    web_port: int = Field(default=8400, ge=1, le=65535)
+    web_secret: SecretStr | None = Field(default=None, description="signs session cookies and links; made by serve")
+    session_idle_minutes: int = Field(default=60, ge=1, description="a web session unused this long is over")
+    link_hours: int = Field(default=72, ge=1, description="how long a signed link in a message stays valid")
     stop_grace_seconds: float = Field(default=30.0, ge=0, description="a graceful stop waits this long for runs")
 
     @property
@@ -78,8 +83,14 @@ class Settings(BaseSettings):
         return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
 
     @property
+    def web_url(self) -> str:
+        host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::") else self.web_host
+        return f"http://{host}:{self.web_port}"
+
+    @property
     def link_base(self) -> str:
-        return (self.public_url or self.api_url.removesuffix("/api")).rstrip("/")
+        """Where links in messages point: the web app (SWFLOW_PUBLIC_URL when people reach it elsewhere)."""
+        return (self.public_url or self.web_url).rstrip("/")
 
     @property
     def prefect_home(self) -> Path:
@@ -92,17 +103,28 @@ def get_settings() -> Settings:
     return Settings(_env_file=env_file if env_file.exists() else None)  # type: ignore[call-arg]
 
 
-def ensure_api_secret(settings: Settings) -> Settings:
-    """The embedded Prefect API takes only swflow's own processes: a secret in `swflow.env`
-    (readable by its owner only), made once. Returns the settings that carry it."""
-    if settings.prefect_auth is not None or settings.prefect_api_url is not None:
-        return settings
+def _append_secret(settings: Settings, name: str, value: str, comment: str) -> None:
     env_file = settings.home / "swflow.env"
     settings.home.mkdir(parents=True, exist_ok=True)
-    line = f"SWFLOW_PREFECT_AUTH=swflow:{secrets.token_urlsafe(24)}\n"
     with open(env_file, "a", encoding="utf-8") as out:
-        out.write(("# Prefect API 的访问口令（只供 swflow 自己的进程使用）\n" if out.tell() == 0 else "") + line)
+        out.write(f"# {comment}\n{name}={value}\n")
     os.chmod(env_file, 0o600)
+
+
+def ensure_api_secret(settings: Settings) -> Settings:
+    """Secrets made once into `swflow.env` (readable by its owner only): the embedded Prefect API's
+    password (it takes only swflow's own processes) and the key that signs web sessions and links.
+    Returns the settings that carry them."""
+    changed = False
+    if settings.prefect_auth is None and settings.prefect_api_url is None:
+        value = f"swflow:{secrets.token_urlsafe(24)}"
+        _append_secret(settings, "SWFLOW_PREFECT_AUTH", value, "Prefect API 的访问口令（只供 swflow 自己的进程使用）")
+        changed = True
+    if settings.web_secret is None:
+        _append_secret(settings, "SWFLOW_WEB_SECRET", secrets.token_urlsafe(32), "签署网页会话和消息中链接的密钥")
+        changed = True
+    if not changed:
+        return settings
     get_settings.cache_clear()
     return get_settings()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +15,8 @@ from swflow.db.chain import GENESIS, ChainBreak, event_hash, find_break
 from swflow.db.tables import Event, EventHead, Project
 
 __all__ = [
+    "acting_through",
+    "current_door",
     "append_event",
     "event_body",
     "verify_stream",
@@ -23,14 +28,32 @@ __all__ = [
 
 PEOPLE_STREAM = "people"
 
+# The door the current act came through (DESIGN "Doors"): set by the door, read by every event.
+_door: ContextVar[dict[str, Any] | None] = ContextVar("swflow_door", default=None)
+
+
+@contextmanager
+def acting_through(door: str, **details: Any) -> Iterator[None]:
+    """Every event appended inside is marked with this door: `cli` (+ os_user), `web` (+ session),
+    `link` (+ link). The door authenticates; the event says how the act arrived."""
+    token = _door.set({"door": door, **details})
+    try:
+        yield
+    finally:
+        _door.reset(token)
+
+
+def current_door() -> dict[str, Any] | None:
+    return _door.get()
+
 
 def project_stream(project_id: str) -> str:
     return f"project:{project_id}"
 
 
 def event_body(event: Event) -> dict[str, Any]:
-    """What the hash covers: everything but the hashes and the row id. `run_state` (added in
-    schema 0005) is left out when empty, so events written before it keep their hashes."""
+    """What the hash covers: everything but the hashes and the row id. `run_state` (schema 0005) and
+    `via` (0010) are left out when empty, so events written before them keep their hashes."""
     body = {
         "stream": event.stream,
         "seq": event.seq,
@@ -39,10 +62,12 @@ def event_body(event: Event) -> dict[str, Any]:
         "at": event.at,
         "flow_run_id": event.flow_run_id,
         "run_state": event.run_state,
+        "via": event.via,
         "payload": event.payload,
     }
-    if body["run_state"] is None:
-        del body["run_state"]
+    for optional in ("run_state", "via"):  # added later (0005, 0010): older events keep their hashes
+        if body[optional] is None:
+            del body[optional]
     return body
 
 
@@ -80,6 +105,7 @@ def append_event(
         actor=actor,
         at=_iso(at),
         flow_run_id=flow_run_id,
+        via=_door.get(),
         payload=payload or {},
         prev_hash=head.hash,
     )

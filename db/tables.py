@@ -243,6 +243,7 @@ class Event(Base):
     at: Mapped[str] = mapped_column(String(40), doc="ISO 8601 UTC; text so the hash input is exact")
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     run_state: Mapped[str | None] = mapped_column(String(24))
+    via: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="the door the act came through (cli, web, link)")
     payload: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -8,7 +8,6 @@ cannot come back beside its successor.
 
 from __future__ import annotations
 
-import getpass
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -115,9 +114,10 @@ def reconcile_runs(no_runner: bool = False, settings: Settings | None = None) ->
     return recovered
 
 
-def recover_project(project_id: str, force: bool = False) -> Recovered | None:
-    """`swflow recover P`: the same check for one project, by the operator (recorded as the OS
-    user); `force` replaces even a run that looks alive. None: nothing to recover."""
+def recover_project(project_id: str, actor: str, force: bool = False) -> Recovered | None:
+    """`swflow recover P`: the same check for one project, by the operator (`actor`: the OS user,
+    and the event's door says `cli`); `force` replaces even a run that looks alive. None: nothing
+    to recover."""
     watched = watched_run(project_id)
     if watched.status != "running":
         raise RefusedError(f"项目 {project_id} 已结束（{watched.status}），没有需要接续的流程")
@@ -128,7 +128,7 @@ def recover_project(project_id: str, force: bool = False) -> Recovered | None:
         reason = "操作员要求重新接续"
     if reason is None:
         return None
-    return _replace(watched, reason, _state(run), actor=f"cli:{getpass.getuser()}")
+    return _replace(watched, reason, _state(run), actor=actor)
 
 
 def abandon_orphaned_runs() -> int:

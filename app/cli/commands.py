@@ -53,6 +53,18 @@ def cmd_people(args: argparse.Namespace) -> int:
         for p in [] if args.json else people:
             print(f"{p['id']:<16} {p['name']:<8} {'、'.join(p['roles'])}  通知渠道 {p['channels']}")
         return 0
+    if args.people_command in ("invite", "reset-password"):
+        from swflow.app.cli.main import os_user
+        from swflow.config.settings import ensure_api_secret
+        from swflow.domain.agency import invite_person
+
+        ensure_api_secret(get_settings())  # the key that signs the link
+        kind = "invite" if args.people_command == "invite" else "reset"
+        url = invite_person(args.person, kind, f"cli:{os_user()}", system_clock())
+        print(f"{'已开通账号' if kind == 'invite' else '已重置密码'}：{args.person}")
+        print(f"设置密码的链接（一次有效，{get_settings().link_hours} 小时内）：{url}")
+        print("链接也已发送到此人的通知渠道。")
+        return 0
     data = read_data_file(args.file, "people import")
     try:
         people_file = arch.PeopleFile.model_validate(data)

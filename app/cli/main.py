@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add(people, "import", "从 YAML 文件导入人员").add_argument("file")
     _add(people, "list", "列出人员").add_argument("--json", action="store_true")
+    _add(people, "invite", "开通网页账号：一次性设置密码的链接（打印并发送到其通知渠道）").add_argument("person")
+    _add(people, "reset-password", "重置密码：原密码与会话立即失效，发送新的设置密码链接").add_argument("person")
 
     _add(sub, "serve", "启动本地 Prefect 服务、runner、通知发送（嵌入式默认部署）")
 
@@ -191,6 +193,16 @@ def _quiet_stdout() -> None:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - kept open until exit
 
 
+def os_user() -> str:
+    """The operating-system user running this command (the uid when the system has no name for it)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     problem = _argument_problem(argv)
@@ -207,7 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from swflow.config.errors import SwflowError, form_error_from_validation, os_error_text
 
     try:
-        code = commands.run(args)
+        if args.command in ("serve", "demo"):  # long-running: their acts are swflow's own, or the demo's
+            code = commands.run(args)
+        else:
+            from swflow.db import acting_through
+
+            with acting_through("cli", os_user=os_user()):  # the operator's door records who ran it
+                code = commands.run(args)
         sys.stdout.flush()
         return code
     except SwflowError as exc:

@@ -22,9 +22,10 @@ def add_run_commands(sub: Any, add: Adder) -> None:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
+    from swflow.app.cli.main import os_user
     from swflow.flows.recovery import recover_project
 
-    recovered = recover_project(args.project, force=args.force)
+    recovered = recover_project(args.project, actor=f"cli:{os_user()}", force=args.force)
     if recovered is None:
         print(f"项目 {args.project} 的流程运行正常，无需接续（确需重新接续请加 --force）")
         return 0

@@ -44,6 +44,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _port_taken(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)) == 0
+
+
 class Supervisor:
     def __init__(self, settings: Settings | None = None) -> None:
         # the embedded API takes only swflow's processes: they all read the secret from swflow.env
@@ -53,6 +61,7 @@ class Supervisor:
         self.logs = self.settings.home / "logs"
         self.server: subprocess.Popen[bytes] | None = None
         self.runner: subprocess.Popen[bytes] | None = None
+        self.web: subprocess.Popen[bytes] | None = None
         self.stopping = False
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
@@ -86,7 +95,10 @@ class Supervisor:
             self.server = self._start_server()
         elif not api_is_up(timeout=5):
             raise ServerNotRunningError(f"外部 Prefect API {self.settings.api_url} 无响应")
+        if _port_taken(self.settings.web_host, self.settings.web_port):
+            raise SwflowError(f"网页端口 {self.settings.web_port} 上已有服务；请换 SWFLOW_WEB_PORT")
         self._start_runner()
+        self._start_web()
 
     @property
     def embedded(self) -> bool:
@@ -103,6 +115,9 @@ class Supervisor:
             except SwflowError as exc:  # the reconciler's bounds find them later
                 print(f"检查上次中断的流程运行时出错：{exc}", file=sys.stderr, flush=True)
         self.runner = self._spawn("runner", [sys.executable, "-m", "swflow.flows.runner"])
+
+    def _start_web(self) -> None:
+        self.web = self._spawn("web", [sys.executable, "-m", "swflow.app.web"])
 
     def _start_server(self) -> subprocess.Popen[bytes]:
         from swflow.flows.control import api_is_up
@@ -140,6 +155,9 @@ class Supervisor:
             self.next_reconcile = time.monotonic() + self.settings.reconcile_interval_seconds
             recover_stranded()
         archive_finished_runs()
+        if self.web is not None and self.web.poll() is not None and not self.stopping:
+            print("网页服务退出，正在重启", file=sys.stderr)
+            self._start_web()
         if self.runner is not None and self.runner.poll() is not None and not self.stopping:
             print("runner 退出，正在重启", file=sys.stderr)
             self._start_runner()
@@ -165,10 +183,10 @@ class Supervisor:
         self.stopping = True
         if self.runner is not None and self.runner.poll() is None:
             self._wait_for_runs_in_flight()
-        for child in (self.runner, self.server):
+        for child in (self.web, self.runner, self.server):
             if child is not None and child.poll() is None:
                 child.terminate()
-        for child in (self.runner, self.server):
+        for child in (self.web, self.runner, self.server):
             if child is not None:
                 try:
                     child.wait(timeout=20)
@@ -188,7 +206,11 @@ def serve_forever(settings: Settings | None = None) -> None:
     signal.signal(signal.SIGINT, _on_signal)
     try:
         supervisor.start()
-        print(f"swflow serve 已启动：{supervisor.settings.api_url}（Ctrl-C 停止）", flush=True)
+        print(
+            f"swflow serve 已启动：网页 {supervisor.settings.web_url}，编排服务 {supervisor.settings.api_url}"
+            "（Ctrl-C 停止）",
+            flush=True,
+        )
         while not supervisor.stopping:
             try:
                 supervisor.tick()

@@ -1,0 +1,65 @@
+"""The web app: routes of every page, static files (a pinned htmx served by swflow itself), and the
+one place where a refusal or a failure becomes a sentence on a page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from swflow.config.errors import SwflowError
+
+from . import auth_routes, inbox_routes
+from .door import SignInNeeded, signed_in
+from .pages import sentence_page
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+async def _sign_in_needed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInNeeded)
+    return exc.response()
+
+
+async def _swflow_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SwflowError)
+    status = {2: 400, 3: 403}.get(exc.exit_code, 503)
+    title = {2: "输入有误", 3: "不能这样做"}.get(exc.exit_code, "暂时无法完成")
+    return sentence_page(request, title, str(exc), await signed_in(request), status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    words = {404: ("找不到页面", "没有这个页面，或者您无权查看。"), 405: ("不支持的操作", "这个地址不接受这种请求。")}
+    title, sentence = words.get(exc.status_code, ("出错了", "请求无法完成。"))
+    return sentence_page(request, title, sentence, None, exc.status_code)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    return sentence_page(
+        request, "内部错误", "服务器出了问题，您的操作没有完成。请稍后再试，或联系机构管理员。", None, 500
+    )
+
+
+def create_app() -> Starlette:
+    routes = [
+        *auth_routes.ROUTES,
+        *inbox_routes.ROUTES,
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={
+            SignInNeeded: _sign_in_needed,
+            SwflowError: _swflow_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
