@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from swflow.config.errors import SwflowError
 
-from . import auth_routes, inbox_routes
+from . import auth_routes, gate_routes, inbox_routes, link_routes, project_routes, work_routes
 from .door import SignInNeeded, signed_in
 from .pages import sentence_page
 
@@ -52,6 +52,10 @@ def create_app() -> Starlette:
     routes = [
         *auth_routes.ROUTES,
         *inbox_routes.ROUTES,
+        *work_routes.ROUTES,
+        *gate_routes.ROUTES,
+        *link_routes.ROUTES,
+        *project_routes.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(
