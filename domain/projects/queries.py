@@ -182,6 +182,7 @@ def inbox(person_id: str) -> dict[str, Any]:
         )
         tasks = [
             {
+                "item_id": w.id,
                 "project": p.id,
                 "project_name": p.name,
                 "stage": s.key,
