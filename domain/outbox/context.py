@@ -12,16 +12,14 @@ from swflow.db.tables import Project
 __all__ = ["message_context"]
 
 
-def message_context(project: Project, **extra: Any) -> dict[str, Any]:
-    """The restricted context every message template receives."""
-    link = get_settings().link_base
-    if project.flow_run_id:
-        link = f"{link}/runs/flow-run/{project.flow_run_id}"
+def message_context(project: Project, page: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The restricted context every message template receives. `link` is the web page the message
+    is about (`page`, a path of the web app; the project's page by default), never the Prefect UI."""
     context: dict[str, Any] = {
         "project_id": project.id,
         "project_name": project.name,
         "community": project.community,
-        "link": link,
+        "link": get_settings().link_base + (page or f"/projects/{project.id}"),
     }
     for key, value in extra.items():
         context[key] = local_text(value) if isinstance(value, datetime) else value

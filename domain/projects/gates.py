@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from swflow.config.clock import SHANGHAI
 from swflow.config.errors import AlreadyDecidedError, FormError, RefusedError
+from swflow.config.settings import get_settings
 from swflow.db.engine import unit_of_work
 from swflow.db.journal import append_event, project_stream
 from swflow.db.snapshot import stage_spec
@@ -23,6 +23,7 @@ from swflow.db.tables import FormSubmission, GateDecision, Person, Project, Stag
 from swflow.domain.deadlines.schedule import schedule_gate
 from swflow.domain.outbox.context import message_context
 from swflow.domain.outbox.records import enqueue
+from swflow.domain.people.links import issue_link, link_url
 from swflow.domain.people.records import get_person
 from swflow.domain.people.rules import qualification_problem
 from swflow.domain.projects.rules import (
@@ -38,6 +39,9 @@ from swflow.domain.projects.stages import find_stage, lock_project
 
 __all__ = [
     "Decided",
+    "Outcome",
+    "check_comment",
+    "decide_in",
     "record_decision",
     "claim_gate",
     "delegate_gate",
@@ -105,6 +109,15 @@ def deciders(session: Session, project: Project, gate: GateContext) -> list[Pers
     return [p for p in people if role in p.roles and p.id not in excluded]
 
 
+def _decide_link(session: Session, project: Project, stage: Stage, person_id: str, now: datetime) -> str:
+    """A one-tap link for one decider, bound to this gate's round and step (ids only). Without the
+    agency's signing key (a home never served) there is no link: the message names the gate page."""
+    if get_settings().web_secret is None:
+        return ""
+    subject = {"project": project.id, "stage": stage.key, "round": stage.round, "step": stage.gate_step}
+    return link_url("decide", issue_link(session, person_id, "decide", subject, now))
+
+
 def notify_approvers(session: Session, project: Project, stage: Stage, now: datetime) -> None:
     """Ask the current step's decider(s) for a decision; the message carries no sensitive field."""
     gate = gate_context(session, project, stage)
@@ -124,6 +137,9 @@ def notify_approvers(session: Session, project: Project, stage: Stage, now: date
             template="approval_requested",
             context=message_context(
                 project,
+                page=f"/gates/{project.id}/{stage.key}",
+                decide_link=_decide_link(session, project, stage, person.id, now),
+                link_hours=get_settings().link_hours,
                 stage=stage.title,
                 stage_key=stage.key,
                 round=stage.round,
@@ -158,6 +174,81 @@ def _check_redo(project: Project, stage: Stage, redo: list[str]) -> list[str] | 
     return redo
 
 
+def check_comment(outcome: str, comment: str) -> None:
+    if outcome in ("return", "reject") and not comment.strip():
+        raise FormError("--comment：退回或否决时必须填写意见", [("--comment", "必填")])
+
+
+def decide_in(
+    session: Session,
+    project_id: str,
+    stage_key: str,
+    person_id: str,
+    outcome: Outcome,
+    comment: str,
+    now: datetime,
+    redo: list[str] | None = None,
+) -> Decided:
+    """Inside the caller's transaction: check who decides and record it (a door's act around it)."""
+    check_comment(outcome, comment)
+    project, stage = _load(session, project_id, stage_key)
+    person = get_person(session, person_id)
+    if stage.status == StageStatus.DECIDED:
+        raise AlreadyDecidedError(f"阶段「{stage.title}」第 {stage.round} 轮已有决定（already decided）")
+    gate = gate_context(session, project, stage)
+    if reason := why_not_decide(gate, person_id, person.roles):
+        raise RefusedError(reason)
+    redo_forms = _check_redo(project, stage, redo or []) if outcome == "return" else None
+    final = outcome != "approve" or stage.gate_step >= len(gate.steps)
+    decision = GateDecision(
+        project_id=project.id,
+        stage_id=stage.id,
+        round=stage.round,
+        step=stage.gate_step,
+        outcome=outcome,
+        decided_by=person_id,
+        comment=comment,
+        decided_at=now,
+        redo_forms=redo_forms,
+        applied_at=None if final else now,
+    )
+    session.add(decision)
+    session.flush()
+    append_event(
+        session,
+        project_stream(project.id),
+        "gate.decided" if final else "gate.step_approved",
+        actor=person_id,
+        at=now,
+        flow_run_id=project.flow_run_id,
+        payload={
+            "stage": stage.key,
+            "round": stage.round,
+            "step": stage.gate_step,
+            "outcome": outcome,
+            "comment": comment,
+            "decision_id": decision.id,
+            "redo": redo_forms,
+            "on_behalf_of": project.supervisor_id if gate.assignee and gate.step_kind == "supervisor" else None,
+        },
+    )
+    if final:
+        stage.status, stage.gate_next_escalation_at = StageStatus.DECIDED, None
+    else:
+        stage.gate_step, stage.gate_assignee = stage.gate_step + 1, None
+        schedule_gate(project, stage, now)
+        notify_approvers(session, project, stage, now)
+    return Decided(
+        decision_id=decision.id,
+        stage=stage.key,
+        round=decision.round,
+        step=decision.step,
+        outcome=outcome,
+        final=final,
+        flow_run_id=project.flow_run_id,
+    )
+
+
 def record_decision(
     project_id: str,
     stage_key: str,
@@ -168,66 +259,10 @@ def record_decision(
     redo: list[str] | None = None,
 ) -> Decided:
     """Check who decides and record it; the flow applies a final decision when resumed."""
-    if outcome in ("return", "reject") and not comment.strip():
-        raise FormError("--comment：退回或否决时必须填写意见", [("--comment", "必填")])
+    check_comment(outcome, comment)
     try:
         with unit_of_work() as session:
-            project, stage = _load(session, project_id, stage_key)
-            person = get_person(session, person_id)
-            if stage.status == StageStatus.DECIDED:
-                raise AlreadyDecidedError(f"阶段「{stage.title}」第 {stage.round} 轮已有决定（already decided）")
-            gate = gate_context(session, project, stage)
-            if reason := why_not_decide(gate, person_id, person.roles):
-                raise RefusedError(reason)
-            redo_forms = _check_redo(project, stage, redo or []) if outcome == "return" else None
-            final = outcome != "approve" or stage.gate_step >= len(gate.steps)
-            decision = GateDecision(
-                project_id=project.id,
-                stage_id=stage.id,
-                round=stage.round,
-                step=stage.gate_step,
-                outcome=outcome,
-                decided_by=person_id,
-                comment=comment,
-                decided_at=now,
-                redo_forms=redo_forms,
-                applied_at=None if final else now,
-            )
-            session.add(decision)
-            session.flush()
-            append_event(
-                session,
-                project_stream(project.id),
-                "gate.decided" if final else "gate.step_approved",
-                actor=person_id,
-                at=now,
-                flow_run_id=project.flow_run_id,
-                payload={
-                    "stage": stage.key,
-                    "round": stage.round,
-                    "step": stage.gate_step,
-                    "outcome": outcome,
-                    "comment": comment,
-                    "decision_id": decision.id,
-                    "redo": redo_forms,
-                    "on_behalf_of": project.supervisor_id if gate.assignee and gate.step_kind == "supervisor" else None,
-                },
-            )
-            if final:
-                stage.status, stage.gate_next_escalation_at = StageStatus.DECIDED, None
-            else:
-                stage.gate_step, stage.gate_assignee = stage.gate_step + 1, None
-                schedule_gate(project, stage, now)
-                notify_approvers(session, project, stage, now)
-            return Decided(
-                decision_id=decision.id,
-                stage=stage.key,
-                round=decision.round,
-                step=decision.step,
-                outcome=outcome,
-                final=final,
-                flow_run_id=project.flow_run_id,
-            )
+            return decide_in(session, project_id, stage_key, person_id, outcome, comment, now, redo)
     except IntegrityError as exc:  # a concurrent decision won the unique (stage, round, step)
         raise AlreadyDecidedError(f"阶段 {stage_key} 本轮已有决定（already decided）") from exc
 
@@ -279,38 +314,7 @@ def delegate_gate(project_id: str, stage_key: str, by: str, to: str, now: dateti
 
 
 def gate_summary(project_id: str, stage_key: str) -> str:
-    """What is to be decided, for the Prefect UI: no form content and no free-text comment (either
-    may name a service recipient), so nothing sensitive leaves the archive."""
-    from swflow.db.engine import read_session
+    """What is to be decided, for the Prefect UI (the read models live in gate_view.py)."""
+    from .gate_view import gate_summary as summary
 
-    with read_session() as session:
-        project = session.get_one(Project, project_id)
-        stage = find_stage(session, project_id, stage_key)
-        gate = gate_context(session, project, stage)
-        items = session.execute(
-            select(WorkItem).where(WorkItem.stage_id == stage.id, WorkItem.round == stage.round)
-        ).scalars()
-        previous = session.execute(
-            select(GateDecision.comment).where(
-                GateDecision.stage_id == stage.id,
-                GateDecision.round == stage.round - 1,
-                GateDecision.outcome == "return",
-            )
-        ).scalar_one_or_none()
-        waiting = "、".join(p.id for p in deciders(session, project, gate)) or "（无人可审核）"
-        lines = [
-            f"项目 {project.id}「{project.name}」：阶段「{stage.title}」第 {stage.round} 轮审核，{gate.step_label()}",
-            f"审核人：{waiting}",
-        ]
-        for item in items:
-            title = project.forms_snapshot[item.form_id]["title"]
-            local = item.submitted_at.astimezone(SHANGHAI) if item.submitted_at else None
-            state = f"已提交 {local:%Y-%m-%d %H:%M}" if local else "未提交"
-            lines.append(f"- {title}（{item.form_id}）：{state}")
-        if previous is not None:  # the comment itself may name a person: it stays in the archive
-            lines.append("上轮已退回修改（退回意见只在档案中查看）")
-        lines.append(
-            f"请用 swflow approve|return|reject {project.id} {stage.key} --by <审核人> 决定；"
-            "在此界面直接恢复不会被接受。"
-        )
-        return "\n".join(lines)
+    return summary(project_id, stage_key)

@@ -156,6 +156,7 @@ def open_round(
             template="stage_opened",
             context=message_context(
                 project,
+                page=f"/?project={project.id}",
                 stage=stage.title,
                 round=stage.round,
                 tasks=[i.title for i in items],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from jinja2 import UndefinedError
 
 from swflow import domain
 from swflow.config.clock import fixed_clock
+from swflow.config.settings import get_settings
 from swflow.notifications import dispatch_once, render_message
 
 from ._support import NOW, SUPERVISOR, WORKER
@@ -25,7 +27,7 @@ def _status_context(**changes: Any) -> dict[str, Any]:
         "project_id": "P-1A2B3C",
         "project_name": "幸福社区独居老人关爱",
         "community": "幸福社区",
-        "link": "http://127.0.0.1:4200/runs/flow-run/run-1",
+        "link": "http://127.0.0.1:8400/projects/P-1A2B3C",
         "stage": "需求评估",
         "stage_key": "assessment",
         "round": 1,
@@ -72,15 +74,29 @@ def test_every_message_template_renders_a_title_and_a_body(path: Path) -> None:
     assert message.body.startswith("您好，李督导：")
     if path.stem not in ("account_invite",):  # about the person's own account, not a project
         assert "幸福社区独居老人关爱" in message.body
-    assert message.body.endswith("查看：http://127.0.0.1:4200/runs/flow-run/run-1")
+    assert message.body.endswith("查看：http://127.0.0.1:8400/projects/P-1A2B3C")
     assert "{{" not in message.body and "{%" not in message.body
 
 
-def test_approval_request_tells_the_supervisor_the_commands() -> None:
-    body = render_message("approval_requested", _status_context()).body
+def test_approval_request_gives_the_supervisor_a_one_tap_link_and_the_gate_page() -> None:
+    link = "http://127.0.0.1:8400/l/eyJsIjoiYWJjIn0.sig"
+    gate_page = "http://127.0.0.1:8400/gates/P-1A2B3C/assessment"
+    body = render_message(
+        "approval_requested", _status_context(decide_link=link, link=gate_page, step="第 1/1 步（项目督导）")
+    ).body
 
-    assert "swflow approve P-1A2B3C assessment --by li.supervisor" in body
-    assert 'swflow return P-1A2B3C assessment --by li.supervisor --comment "意见"' in body
+    assert f"一键审核：{link}" in body
+    assert "72 小时内有效" in body and "只能使用一次" in body
+    assert body.endswith(f"查看：{gate_page}")
+    assert "swflow approve" not in body and "--by" not in body  # a supervisor types no command
+
+
+def test_approval_request_without_a_link_still_names_the_gate_page() -> None:
+    """A home whose signing key is not made yet (never served) has no one-tap link to give."""
+    body = render_message("approval_requested", _status_context(decide_link="")).body
+
+    assert "一键审核" not in body
+    assert body.endswith("查看：http://127.0.0.1:8400/projects/P-1A2B3C")
 
 
 def test_reopened_stage_names_the_round_and_the_supervisors_note() -> None:
@@ -180,3 +196,46 @@ def test_messages_carry_no_form_answers_at_all(
     ]
     assert answers
     assert [a for a in answers if a in outgoing] == []
+
+
+def test_each_message_links_the_web_page_it_is_about(
+    project_id: str, sample_forms: dict[str, Any], pass_stage: Callable[..., domain.GateOutcome]
+) -> None:
+    _lifecycle(project_id, sample_forms, pass_stage)
+    base = get_settings().link_base
+    links = {(m.template, m.context["link"]) for m in domain.due_messages(NOW, limit=1000)}
+
+    assert ("stage_opened", f"{base}/?project={project_id}") in links  # the worker's inbox of the project
+    assert ("approval_requested", f"{base}/gates/{project_id}/assessment") in links  # the gate page
+    assert ("project_completed", f"{base}/projects/{project_id}") in links  # the project page by default
+    assert not [link for _, link in links if "/runs/" in link]  # never the Prefect UI
+
+
+def test_an_approval_request_carries_a_decide_link_bound_to_the_gate_by_ids_only(
+    awaiting_assessment: str, sample_forms: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swflow.db import read_session
+    from swflow.db.web_tables import PersonLink
+
+    project = awaiting_assessment  # round 1 was asked for before the home had its signing key
+    monkeypatch.setenv("SWFLOW_WEB_SECRET", "test-web-secret-" + "x" * 24)
+    get_settings.cache_clear()
+    decided = domain.record_decision(project, "assessment", SUPERVISOR, "return", "请补充名册", NOW)
+    domain.apply_gate_reply(
+        project, "assessment", domain.read_gate(project, "assessment").attempt, decided.decision_id, NOW
+    )
+    domain.submit_form(project, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
+
+    asks = [m for m in domain.due_messages(NOW, limit=1000) if m.template == "approval_requested"]
+    assert [m.context["round"] for m in asks] == [1, 2]
+    assert asks[0].context["decide_link"] == ""  # no key, no link: the gate page only
+    link = asks[1].context["decide_link"]
+    assert link.startswith(f"{get_settings().link_base}/l/")
+    payload = link.rsplit("/", 1)[1].split(".")[0]
+    assert list(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))) == ["l"]  # an id only
+    with read_session() as session:
+        [row] = session.query(PersonLink).filter_by(purpose="decide").all()
+        assert (row.person_id, row.subject) == (
+            SUPERVISOR,
+            {"project": project, "stage": "assessment", "round": 2, "step": 1},
+        )
