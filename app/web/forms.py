@@ -27,6 +27,7 @@ Inputs = dict[str, list[str]]
 ROW_WORDS = re.compile(r"^第 (\d+) 行$")
 NAMED = re.compile(r"（([a-z][a-z0-9_]*)）$")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+ROW_INDEX = re.compile(r"([0-9]{1,4})\.")
 WHOLE = re.compile(r"^[+-]?[0-9]{1,18}$")
 
 
@@ -75,11 +76,10 @@ async def read_inputs(form: FormData) -> Inputs:
 
 
 def _row_indexes(inputs: Inputs, key: str) -> list[int]:
+    """The row numbers a table's inputs carry (`<key>.<row>.<column>`; at most 9999 rows)."""
     prefix = key + "."
-    found = {
-        int(k[len(prefix) :].split(".", 1)[0]) for k in inputs if k.startswith(prefix) and k[len(prefix)].isdigit()
-    }
-    return sorted(i for i in found if i < 10_000)
+    rows = (ROW_INDEX.match(k, len(prefix)) for k in inputs if k.startswith(prefix))
+    return sorted({int(m.group(1)) for m in rows if m})
 
 
 def _normalise(fields: Iterable[FieldSpec], inputs: Inputs, prefix: str, out: Inputs) -> None:

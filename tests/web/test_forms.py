@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -418,3 +419,19 @@ def test_each_problem_is_placed_at_its_input() -> None:
     assert placed["f.extra"] == ["表单中没有此字段"]
     assert unplaced == []
     assert place_problems([("(表单)", "必须是映射")]) == ({}, ["(表单)：必须是映射"])
+
+
+def test_a_forged_page_gets_its_problems_said_never_a_crash(web: str, assessment_open: int) -> None:
+    client, csrf = _signed_in_client(web, WORKER, f"/work/{assessment_open}")
+    forged = [("csrf", csrf), ("f.baseline.", "x"), ("f.baseline.x.indicator", "x"), ("f.baseline.99999.unit", "%")]
+    forged += [("f.baseline.0.value", "NaN"), ("f.target_count", "1" * 40), ("f.target_count", "2"), ("f.nope", "1")]
+    forged += [("f.intervention_level", "<script>alert(1)</script>"), ("f.baseline.1._remove", "1")]
+    try:
+        body, form = urlencode(forged), {"content-type": "application/x-www-form-urlencoded"}
+        answer = client.post(f"/work/{assessment_open}", content=body, headers=form)
+        assert answer.status_code == 400 and "表单尚未提交" in answer.text
+        assert "<script>alert(1)</script>" not in answer.text
+        assert client.post(f"/work/{assessment_open}/draft", content=body, headers=form).status_code == 303
+    finally:
+        client.close()
+    assert work_item_view(assessment_open, WORKER).submitted is None
