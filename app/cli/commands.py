@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from swflow import db
 from swflow.app.cli import registry_cli
@@ -59,7 +59,7 @@ def cmd_people(args: argparse.Namespace) -> int:
         from swflow.domain.agency import invite_person
 
         ensure_api_secret(get_settings())  # the key that signs the link
-        kind = "invite" if args.people_command == "invite" else "reset"
+        kind: Literal["invite", "reset"] = "invite" if args.people_command == "invite" else "reset"
         url = invite_person(args.person, kind, f"cli:{os_user()}", system_clock())
         print(f"{'已开通账号' if kind == 'invite' else '已重置密码'}：{args.person}")
         print(f"设置密码的链接（一次有效，{get_settings().link_hours} 小时内）：{url}")
