@@ -255,6 +255,24 @@ def test_someone_outside_the_team_sees_the_forms_masked(
     assert "独居老人社会交往少" in page  # what is not sensitive is shown
 
 
+def test_the_gate_page_shows_earlier_rounds_with_their_comments_to_the_team_only(
+    web: str, awaiting_assessment: str, sample_forms: dict[str, Any], give_password: Callable[[str], str]
+) -> None:
+    decided = domain.record_decision(awaiting_assessment, "assessment", SUPERVISOR, "return", "请补充独居老人名册", NOW)
+    attempt = domain.read_gate(awaiting_assessment, "assessment").attempt
+    domain.apply_gate_reply(awaiting_assessment, "assessment", attempt, decided.decision_id, NOW)
+    domain.submit_form(awaiting_assessment, "needs-assessment", WORKER, sample_forms["needs-assessment"], NOW)
+    give_password(SUPERVISOR)
+    give_password(OTHER_SUPERVISOR)
+    with signed_in_client(web, SUPERVISOR) as client:
+        team = client.get(f"/gates/{awaiting_assessment}/assessment").text
+    with signed_in_client(web, OTHER_SUPERVISOR) as client:
+        outside = client.get(f"/gates/{awaiting_assessment}/assessment").text
+    assert "第 2 轮" in team and "第 1 轮 第 1 步：退回修改" in team and "请补充独居老人名册" in team
+    assert "第 1 轮 第 1 步：退回修改" in outside and "请补充独居老人名册" not in outside
+    assert "意见只有项目团队可见" in outside
+
+
 # --- the one-tap link ------------------------------------------------------------------------------------------
 
 
