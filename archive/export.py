@@ -76,6 +76,10 @@ def project_data(project_id: str, viewer: str | None) -> dict[str, Any]:
             data[name] = [_row(r) for r in session.execute(query.order_by(*model.__table__.primary_key)).scalars()]
         for message in data["outbox"]:
             message["channel"] = message["channel"].split("://", 1)[0] + "://…"  # tokens stay home
+            # a signed one-tap link decides as its person until it expires: it never leaves the archive
+            message["context"] = {
+                key: ("…" if key.endswith("_link") and value else value) for key, value in message["context"].items()
+            }
         if not clear:
             for sub in data["submissions"]:
                 sub["data"] = mask_sensitive(
