@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,9 +12,11 @@ from swflow.db.engine import read_session
 from swflow.db.tables import Event, GateDecision, OutboxMessage, Project, ProjectMember, Stage, WorkItem
 from swflow.domain.people.records import get_person
 from swflow.domain.projects.gates import deciders, gate_context
+from swflow.domain.projects.project_view import count_kinds, due_words, worklist_order
 from swflow.domain.projects.rules import StageStatus, why_not_decide
+from swflow.domain.projects.stages import find_stage
 
-__all__ = ["project_status", "list_projects", "inbox", "undelivered_decisions", "project_events"]
+__all__ = ["project_status", "list_projects", "inbox", "inbox_view", "undelivered_decisions", "project_events"]
 
 
 def project_status(project_id: str) -> dict[str, Any]:
@@ -216,6 +219,70 @@ def inbox(person_id: str) -> dict[str, Any]:
             if why_not_decide(gate_context(session, p, s), person_id, person.roles) is None
         ]
         return {"person": person_id, "name": person.name, "tasks": tasks, "decisions": decisions}
+
+
+def inbox_view(person_id: str, now: datetime, project: str | None = None, stage: str | None = None) -> dict[str, Any]:
+    """我的待办 as the web page shows it: work items and decisions in one list, overdue first then by
+    due time, each deadline worded in working days at `now`; a revision round carries the return
+    comment; `project` and `stage` narrow the list (the choices and `total` stay those of the whole)."""
+    box = inbox(person_id)
+    rows: list[dict[str, Any]] = []
+    with read_session() as session:
+        for task in box["tasks"]:
+            item = session.get_one(WorkItem, task["item_id"])
+            returned = (
+                session.execute(
+                    select(GateDecision)
+                    .where(
+                        GateDecision.stage_id == item.stage_id,
+                        GateDecision.round == item.round - 1,
+                        GateDecision.outcome == "return",
+                    )
+                    .order_by(GateDecision.id.desc())
+                )
+                .scalars()
+                .first()
+            )
+            rows.append(
+                {
+                    **task,
+                    "kind": "work",
+                    "activity": item.activity,
+                    "title": item.title or task["form_title"],
+                    "returned": None
+                    if returned is None
+                    else {"by": returned.decided_by, "comment": returned.comment, "at": iso(returned.decided_at)},
+                    "due": due_words(item.due_at, now).as_dict(),
+                }
+            )
+        for decision in box["decisions"]:
+            p = session.get_one(Project, decision["project"])
+            s = find_stage(session, p.id, decision["stage"])
+            gate = gate_context(session, p, s)
+            rows.append(
+                {
+                    **decision,
+                    "kind": "decision",
+                    "title": f"审核：{s.title} 第 {s.round} 轮",
+                    "step": gate.step_label(),
+                    "claimable": gate.is_group_step and gate.assignee is None,
+                    "assignee": gate.assignee,
+                    "due_at": iso(s.gate_due_at),
+                    "due": due_words(s.gate_due_at, now).as_dict(),
+                }
+            )
+    rows.sort(key=worklist_order)
+    shown = [r for r in rows if project in (None, r["project"]) and stage in (None, r["stage"])]
+    return {
+        "person": person_id,
+        "name": box["name"],
+        "rows": shown,
+        "counts": count_kinds(shown),
+        "total": len(rows),
+        "projects": {r["project"]: r["project_name"] for r in rows},
+        "stages": {r["stage"]: r["stage_title"] for r in rows},
+        "filter": {"project": project, "stage": stage},
+    }
 
 
 def undelivered_decisions() -> list[tuple[str, str, int]]:
