@@ -1,9 +1,83 @@
-"""Routes of the web door (to be filled)."""
+"""A project's page (team, stages planned and actual, the gate and who it waits on, decisions with
+their comments, messages sent, indicators) and its dossier rendered for the signed-in viewer —
+masked unless they may see sensitive fields, and recorded as the CLI export is."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import re
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from swflow.archive.dossier import MESSAGE_STATUS, MESSAGE_TEMPLATES, OUTCOMES, PROJECT_STATUS, STAGE_STATUS
+from swflow.archive.export import _record_export, project_data
+from swflow.archive.reports import indicator_report
+from swflow.config.clock import system_clock
+from swflow.config.errors import NotFoundError, RefusedError
+from swflow.domain.projects.project_view import project_view, why_not_see
+
+from .door import act, require
+from .pages import render, sentence_page
 
 __all__ = ["ROUTES"]
 
-ROUTES: list[BaseRoute] = []
+LABELS = {
+    "stage": STAGE_STATUS,
+    "outcome": OUTCOMES,
+    "project": PROJECT_STATUS,
+    "message": MESSAGE_TEMPLATES,
+    "message_status": MESSAGE_STATUS,
+}
+
+
+def _page_data(project_id: str, viewer: str, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    view = project_view(project_id, viewer, now)  # refuses first, so no report is read for a stranger
+    return view, indicator_report(project_id)
+
+
+def _dossier(project_id: str, viewer: str, now: datetime) -> str:
+    """The dossier page as `swflow export --as viewer` writes it, and its record (archive.exported)."""
+    from swflow.archive.dossier import render_dossier
+
+    if (refused := why_not_see(project_id, viewer)) is not None:
+        raise RefusedError(refused)
+    data = project_data(project_id, viewer)
+    data["exported_at"] = now.isoformat()
+    page = render_dossier(data)
+    _record_export(project_id, data, viewer, now)  # no copy leaves without its record
+    return page
+
+
+def _not_found(request: Request, project_id: str) -> Response:
+    return sentence_page(request, "找不到项目", f"没有项目 {project_id}。", status_code=404)
+
+
+async def project_page(request: Request) -> Response:
+    me = await require(request)
+    project_id = request.path_params["project_id"]
+    try:
+        view, indicators = await act(me, _page_data, project_id, me.person_id, system_clock())
+    except NotFoundError:
+        return _not_found(request, project_id)
+    return render(request, "project.html", me, p=view, indicators=indicators, labels=LABELS)
+
+
+async def dossier(request: Request) -> Response:
+    me = await require(request)
+    project_id = request.path_params["project_id"]
+    try:
+        page = await act(me, _dossier, project_id, me.person_id, system_clock())
+    except NotFoundError:
+        return _not_found(request, project_id)
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", project_id) + "-dossier.html"
+    headers = {"Cache-Control": "no-store", "Content-Disposition": f'inline; filename="{filename}"'}
+    return HTMLResponse(page, headers=headers)
+
+
+ROUTES = [
+    Route("/projects/{project_id}", project_page, methods=["GET"]),
+    Route("/projects/{project_id}/dossier", dossier, methods=["GET"]),
+]
