@@ -177,18 +177,27 @@ def test_supervisor_sees_the_decision_linking_to_its_gate_without_a_claim(
     assert counts(page) == {"待填写": 0, "待审核": 1, "已逾期": 0}
 
 
-def test_a_role_group_step_offers_a_claim_carrying_the_csrf_token(
+def test_a_role_group_step_offers_a_claim_that_claims_it(
     web: str, group_gate: str, give_password: Callable[[str], str]
 ) -> None:
     give_password(OTHER_SUPERVISOR)
     with signed_in_as(web, OTHER_SUPERVISOR) as client:
         page = client.get("/").text
+        [card] = cards(page)
+        action = f"/gates/{group_gate}/assessment/claim"
+        assert f'<form method="post" action="{action}" class="claim">' in card
+        assert '<button type="submit">认领</button>' in card
+        token = re.search(r'name="csrf" value="([^"]+)"', card)
+        assert token is not None
+        claimed = client.post(action, data={"csrf": token.group(1)})
+        after = client.get("/").text
 
-    [card] = cards(page)
-    assert f'<form method="post" action="/gates/{group_gate}/assessment/claim" class="claim">' in card
-    token = re.search(r'name="csrf" value="([^"]+)"', card)
-    assert token is not None and token.group(1) in page.split("/logout", 1)[1]  # this session's token
-    assert '<button type="submit">认领</button>' in card
+    assert claimed.status_code < 400, claimed.text
+    assert [
+        (e["actor"], e["payload"]["step"]) for e in domain.project_events(group_gate) if e["kind"] == "gate.claimed"
+    ] == [(OTHER_SUPERVISOR, 1)]
+    [card] = cards(after)
+    assert "已由您认领" in card and "/claim" not in card
 
 
 def test_two_activity_records_are_told_apart(
