@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
+from swflow.app.demo_web import DEMO_PASSWORD, WebVisitor
 from swflow.app.receiver import Receiver
 from swflow.app.samples import form_samples, people_yaml
 from swflow.config.clock import system_clock
@@ -48,11 +49,13 @@ def _prepare_home() -> Path:
         raise FormError(f"SWFLOW_HOME={home} 已有档案；演示需要一个新的目录", [("SWFLOW_HOME", "必须是新目录")])
     os.environ["SWFLOW_HOME"] = str(home)
     os.environ.setdefault("SWFLOW_PREFECT_PORT", str(free_port()))
+    os.environ.setdefault("SWFLOW_WEB_PORT", str(free_port()))
     # the demo runs at any hour: its messages go out at once instead of waiting for a working morning
     os.environ.setdefault("SWFLOW_HOLD_OUTSIDE_WORKING_HOURS", "false")
-    from swflow.config.settings import get_settings
+    from swflow.config.settings import ensure_api_secret, get_settings
 
     get_settings.cache_clear()
+    ensure_api_secret(get_settings())  # the secrets serve and this process share (swflow.env)
     return home
 
 
@@ -64,14 +67,18 @@ def _open_items(project_id: str, stage_key: str) -> list[dict[str, Any]]:
 def _deployment_ready() -> bool:
     import httpx
 
-    from swflow.config.settings import get_settings
+    from swflow.config.settings import api_headers, get_settings
     from swflow.flows.control import DEPLOYMENT
 
+    settings = get_settings()
     try:
-        response = httpx.get(f"{get_settings().api_url}/deployments/name/{DEPLOYMENT}", timeout=1)
+        response = httpx.get(
+            f"{settings.api_url}/deployments/name/{DEPLOYMENT}", timeout=1, headers=api_headers(settings)
+        )
+        web = httpx.get(f"{settings.web_url}/login", timeout=1)
     except httpx.HTTPError:
         return False
-    return response.status_code == 200
+    return response.status_code == 200 and web.status_code == 200
 
 
 NAMES = {"zhou.pm": "周主管", "li.supervisor": "李督导", "wang.worker": "王社工", "chen.director": "陈主任"}
@@ -86,6 +93,7 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
         db.migrate()
         people = domain.PeopleFile.model_validate(yaml.safe_load(people_yaml(receiver.url))).people
         domain.import_people(people, "demo", system_clock())
+        _give_passwords([p.id for p in people])
         print(f"演示目录：{home}")
         serve = subprocess.Popen(
             [sys.executable, "-m", "swflow.app.cli", "serve"],
@@ -112,11 +120,15 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
             launch_project(plan)
             project_id = plan.project_id
             print(f"已启动项目 {project_id}（模板 {template_id}）")
+            print(f"网页：{get_web_url()}（社工、督导在网页上填写和审核）")
+            visitors: dict[str, WebVisitor] = {}
             for index, stage in enumerate(domain.project_status(project_id)["stages"]):
-                _play_stage(project_id, stage, form_samples(), give_back_once=index == 0)
+                _play_stage(project_id, stage, form_samples(), index == 0, visitors)
             wait_until("项目结项", lambda: domain.project_status(project_id)["status"] == "completed")
             wait_until("通知发送完毕", lambda: domain.project_status(project_id)["messages"]["pending"] == 0)
             _summary(project_id, home, receiver, time.monotonic() - started)
+            if keep:
+                _print_sign_ins(people)
         finally:
             if not keep:
                 serve.send_signal(signal.SIGTERM)
@@ -130,39 +142,79 @@ def _stage(project_id: str, key: str) -> dict[str, Any]:
     return next(s for s in domain.project_status(project_id)["stages"] if s["key"] == key)
 
 
-def _play_stage(project_id: str, stage: dict[str, Any], samples: dict[str, Any], give_back_once: bool) -> None:
-    """The worker fills every open item; each gate step's decider approves (the first stage is
-    returned once, then approved after the revision)."""
-    from swflow import domain
-    from swflow.flows.control import resume_gate
+def _give_passwords(person_ids: list[str]) -> None:
+    """What the operator and each person do: `swflow people invite`, then the person's own password."""
+    from swflow.domain.agency import invite_person
+    from swflow.domain.people.accounts import set_password_by_link
 
+    for person_id in person_ids:
+        url = invite_person(person_id, "invite", "demo", system_clock())
+        set_password_by_link(url.rsplit("/", 1)[1], DEMO_PASSWORD, system_clock())
+
+
+def get_web_url() -> str:
+    from swflow.config.settings import get_settings
+
+    return get_settings().web_url
+
+
+def _visitor(visitors: dict[str, WebVisitor], person_id: str) -> WebVisitor:
+    if person_id not in visitors:
+        visitors[person_id] = WebVisitor(get_web_url(), person_id)
+    return visitors[person_id]
+
+
+def _play_stage(
+    project_id: str,
+    stage: dict[str, Any],
+    samples: dict[str, Any],
+    give_back_once: bool,
+    visitors: dict[str, WebVisitor],
+) -> None:
+    """Through the web pages: the worker fills every open item on its form page; each gate step's
+    decider approves on the gate page (the first stage is returned once, then approved after the revision)."""
+    from swflow.app.web.forms import from_data
+    from swflow.forms_spec import FormSpec
+
+    snapshot = _forms_snapshot(project_id)
     revised = False
     while True:
         items = wait_until(f"阶段 {stage['key']} 开放", lambda: _open_items(project_id, stage["key"]))
         for item in items:
             key = f"{item['form']}-revised" if revised and f"{item['form']}-revised" in samples else item["form"]
-            domain.submit_form(
-                project_id, item["form"], item["assignee"], samples[key], system_clock(), item["activity"] or None
-            )
+            form = FormSpec.model_validate(snapshot[item["form"]])
+            _visitor(visitors, item["assignee"]).submit(int(item["id"]), from_data(form, samples[key]))
             which = f"{item['form']}（{item['activity']}）" if item["activity"] else item["form"]
             who = NAMES.get(item["assignee"], item["assignee"])
-            print(f"  {who} 提交 {which}（{stage['title']} 第 {item['round']} 轮）")
+            print(f"  {who} 在网页上提交 {which}（{stage['title']} 第 {item['round']} 轮）")
         while (current := _stage(project_id, stage["key"]))["status"] == "awaiting_decision":
             decider = current["waiting_on"][0]
             give_back = give_back_once and not revised
             outcome: Literal["approve", "return"] = "return" if give_back else "approve"
             comment = "请补充社区资源和骨干的情况。" if give_back else "同意"
-            decided = domain.record_decision(project_id, stage["key"], decider, outcome, comment, system_clock())
-            if decided.final:
-                resume_gate(str(decided.flow_run_id), decided.decision_id)
-            print(
-                f"  {NAMES.get(decider, decider)} {'退回修改' if give_back else '审核通过'}："
-                f"{stage['title']}（第 {decided.step} 步）"
-            )
+            _visitor(visitors, decider).decide(project_id, stage["key"], outcome, comment)  # recorded when it returns
+            done = "退回修改" if give_back else "审核通过"
+            print(f"  {NAMES.get(decider, decider)} 在网页上{done}：{stage['title']}")
         if not (give_back_once and not revised):
             return
         revised = True
         wait_until("修改轮次开放", lambda: _stage(project_id, stage["key"])["round"] == 2)
+
+
+def _forms_snapshot(project_id: str) -> dict[str, Any]:
+    from swflow.db import read_session
+    from swflow.db.tables import Project
+
+    with read_session() as session:
+        return dict(session.get_one(Project, project_id).forms_snapshot)
+
+
+def _print_sign_ins(people: list[Any]) -> None:
+    print(f"\n服务保持运行（--keep）。网页：{get_web_url()}")
+    print(f"演示人员的登录（人员编号 / 密码 {DEMO_PASSWORD}）：")
+    for person in people:
+        print(f"  {person.id:<16} {person.name}（{'、'.join(person.roles)}）")
+    print("停止：结束 swflow serve 进程（Ctrl-C 或 kill）")
 
 
 def _summary(project_id: str, home: Path, receiver: Receiver, seconds: float) -> None:
