@@ -40,7 +40,7 @@ from swflow.db.tables import (
 from swflow.domain.people.visibility import may_see_sensitive
 from swflow.forms_spec import FormSpec, mask_sensitive
 
-__all__ = ["FORMAT", "may_see_sensitive", "project_data", "export_project", "import_project"]
+__all__ = ["FORMAT", "may_see_sensitive", "project_data", "record_export", "export_project", "import_project"]
 
 FORMAT = {"format": "swflow-project-archive", "version": 1}
 TABLES: list[tuple[str, type[Any]]] = [
@@ -145,7 +145,7 @@ def export_project(project_id: str, out: Path, viewer: str | None, now: datetime
             write_tables_xlsx(data, staging / DOSSIER_FILES["xlsx"])
         except OSError as exc:
             raise StorageError(f"导出没有完成，什么也没有留下：{os_error_text(exc)}") from exc
-        _record_export(project_id, data, viewer, now)
+        record_export(project_id, data, viewer, now)
         paths = {kind: out / name for kind, name in DOSSIER_FILES.items()}
         if not out.exists():
             staging.rename(out)
@@ -157,7 +157,7 @@ def export_project(project_id: str, out: Path, viewer: str | None, now: datetime
     return paths
 
 
-def _record_export(project_id: str, data: dict[str, Any], viewer: str | None, now: datetime) -> None:
+def record_export(project_id: str, data: dict[str, Any], viewer: str | None, now: datetime) -> None:
     with unit_of_work() as session:
         append_event(
             session,

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from swflow.archive.dossier import MESSAGE_STATUS, MESSAGE_TEMPLATES, OUTCOMES, PROJECT_STATUS, STAGE_STATUS
-from swflow.archive.export import _record_export, project_data
+from swflow.archive.export import project_data, record_export
 from swflow.archive.reports import indicator_report
 from swflow.config.clock import system_clock
 from swflow.config.errors import NotFoundError, RefusedError
@@ -47,7 +47,7 @@ def _dossier(project_id: str, viewer: str, now: datetime) -> str:
     data = project_data(project_id, viewer)
     data["exported_at"] = now.isoformat()
     page = render_dossier(data)
-    _record_export(project_id, data, viewer, now)  # no copy leaves without its record
+    record_export(project_id, data, viewer, now)  # no copy leaves without its record
     return page
 
 
