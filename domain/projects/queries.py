@@ -15,6 +15,7 @@ from swflow.domain.projects.gates import deciders, gate_context
 from swflow.domain.projects.project_view import count_kinds, due_words, worklist_order
 from swflow.domain.projects.rules import StageStatus, why_not_decide
 from swflow.domain.projects.stages import find_stage
+from swflow.domain.projects.work_view import previous_return
 
 __all__ = ["project_status", "list_projects", "inbox", "inbox_view", "undelivered_decisions", "project_events"]
 
@@ -230,19 +231,7 @@ def inbox_view(person_id: str, now: datetime, project: str | None = None, stage:
     with read_session() as session:
         for task in box["tasks"]:
             item = session.get_one(WorkItem, task["item_id"])
-            returned = (
-                session.execute(
-                    select(GateDecision)
-                    .where(
-                        GateDecision.stage_id == item.stage_id,
-                        GateDecision.round == item.round - 1,
-                        GateDecision.outcome == "return",
-                    )
-                    .order_by(GateDecision.id.desc())
-                )
-                .scalars()
-                .first()
-            )
+            returned = previous_return(session, item)
             rows.append(
                 {
                     **task,

@@ -74,10 +74,11 @@ def _latest(session: Session, item_ids: list[int]) -> FormSubmission | None:
     )
 
 
-def _previous_round(session: Session, item: WorkItem) -> tuple[GateDecision | None, FormSubmission | None]:
+def previous_return(session: Session, item: WorkItem) -> GateDecision | None:
+    """The supervisor's return that opened this item's round (None in round 1)."""
     if item.round <= 1:
-        return None, None
-    returned = (
+        return None
+    return (
         session.execute(
             select(GateDecision)
             .where(
@@ -90,6 +91,12 @@ def _previous_round(session: Session, item: WorkItem) -> tuple[GateDecision | No
         .scalars()
         .first()
     )
+
+
+def _previous_round(session: Session, item: WorkItem) -> tuple[GateDecision | None, FormSubmission | None]:
+    if item.round <= 1:
+        return None, None
+    returned = previous_return(session, item)
     earlier = (
         session.execute(
             select(WorkItem.id).where(
