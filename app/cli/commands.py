@@ -21,6 +21,7 @@ __all__ = ["run", "COMMANDS"]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from swflow.config.settings import ensure_api_secret
 
     settings = get_settings()
     env_file = settings.home / "swflow.env"
@@ -33,6 +34,9 @@ def cmd_init(args: argparse.Namespace) -> int:
                 "# SWFLOW_DATABASE_URL=postgresql://user@host/db\n",
                 encoding="utf-8",
             )
+        settings.home.chmod(0o700)  # the case files of a social-work agency: its owner only
+        env_file.chmod(0o600)
+        ensure_api_secret(settings)  # the Prefect API's password and the web's signing key, made once
     except OSError as exc:
         raise StorageError(f"SWFLOW_HOME {settings.home} 不可写：{os_error_text(exc)}") from exc
     db.migrate()

@@ -203,7 +203,18 @@ def os_user() -> str:
         return str(os.getuid())
 
 
+PRIVATE_UMASK = 0o077  # what swflow writes (archive, WAL, logs, Prefect's folder, exports) only its owner reads
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     problem = _argument_problem(argv)
     if problem is not None:

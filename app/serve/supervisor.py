@@ -17,7 +17,7 @@ from typing import IO
 from swflow.config.errors import ServerNotRunningError, SwflowError
 from swflow.config.settings import Settings, ensure_api_secret, get_settings, prefect_env
 
-__all__ = ["Supervisor", "serve_forever", "state_file"]
+__all__ = ["Supervisor", "serve_forever", "state_file", "loose_modes"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -42,6 +42,26 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def loose_modes(settings: Settings) -> list[str]:
+    """What others on this machine could read: the home, logs and Prefect's folder should be 0700, the
+    archive (with its WAL), the settings with their secrets 0600."""
+    wanted = [(settings.home, 0o700), (settings.home / "logs", 0o700), (settings.prefect_home, 0o700)]
+    wanted += [
+        (settings.home / name, 0o600) for name in ("archive.db", "archive.db-wal", "archive.db-shm", "swflow.env")
+    ]
+    found = []
+    for path, mode in wanted:
+        try:
+            actual = path.stat().st_mode & 0o777
+        except OSError:
+            continue
+        if actual & ~mode:
+            found.append(
+                f"{path} 的权限是 {actual:04o}，本机其他用户可以读取；请改为 {mode:04o}（chmod {mode:o} {path}）"
+            )
+    return found
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -87,6 +107,8 @@ class Supervisor:
 
     def start(self) -> None:
         self._claim()
+        for warning in loose_modes(self.settings):
+            print(f"警告：{warning}", file=sys.stderr, flush=True)
         from swflow.flows.control import api_is_up
 
         if self.settings.prefect_api_url is None:

@@ -12,11 +12,13 @@ __all__ = ["may_see_sensitive"]
 
 
 def may_see_sensitive(session: Session, project: Project, person_id: str | None) -> bool:
-    """The project's team (manager, supervisor, workers) and directors see sensitive fields."""
+    """The project's team (manager, supervisor, workers) and directors see sensitive fields, while active."""
     if person_id is None:
         return False
     person = session.get(Person, person_id)
     if person is None:
         raise NotFoundError(f"没有人员 {person_id}")
+    if not person.active:  # a person who left the agency sees nothing sensitive, whatever their role was
+        return False
     members = session.execute(select(ProjectMember.person_id).where(ProjectMember.project_id == project.id)).scalars()
     return person_id in set(members) or "director" in person.roles
