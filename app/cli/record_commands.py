@@ -1,5 +1,5 @@
 """The record's commands: the outbox (`notifications`), the deadline sweep, and the archive itself
-(verify, events, export, import, due for review)."""
+(verify, events, export, import, due for review, backup, restore)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _archive_copies(args: argparse.Namespace) -> int:
+    """`backup` (while serve writes) and `restore` (into a home with no archive yet): SQLite only."""
+    from swflow.app.cli.main import os_user
+    from swflow.archive.backup import backup_archive, restore_archive
+
+    if args.archive_command == "backup":
+        domain_acts()
+        copy = backup_archive(Path(args.out), os_user(), system_clock())
+        print(f"已备份到 {copy.path}（{copy.size:,} 字节，权限 0600）")
+    else:
+        copy = restore_archive(Path(args.file), os_user(), system_clock())
+        print(f"已恢复到 {copy.path}：结构版本 {copy.head}，完整性检查通过")
+    print(f"  {'备份文件 ' if args.archive_command == 'restore' else ''}sha256 {copy.sha256}")
+    print(f"  项目 {copy.projects} 个，事件 {copy.events} 个，{copy.streams} 条记录链全部完整")
+    return 0
+
+
 def cmd_archive(args: argparse.Namespace) -> int:
+    if args.archive_command in ("backup", "restore"):
+        return _archive_copies(args)
     arch = domain_acts()
     if args.archive_command in ("export", "import", "due-for-review"):
         return _archive_files(args)
