@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(arch, "events", "列出项目事件")
     p.add_argument("project")
     p.add_argument("--json", action="store_true")
+    p = _add(arch, "backup", "备份整个档案库（swflow serve 运行时也可）：校验后写入新文件，权限 0600（仅 SQLite）")
+    p.add_argument("--out", required=True, help="备份文件（不能已存在）")
+    p = _add(arch, "restore", "把备份恢复到还没有档案库的 home（在 swflow init 之前）：先校验再复制（仅 SQLite）")
+    p.add_argument("file", help="swflow archive backup 写出的文件")
 
     p = _add(sub, "demo", "脚本化演示一个样例项目的完整生命周期")
     p.add_argument("--keep", action="store_true", help="结束后保留运行中的服务（不停止）")
