@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from swflow.config.errors import FormError, RefusedError, StorageError, os_error_text
 from swflow.config.settings import get_settings
-from swflow.db.engine import HEAD, engine_for, migrate, read_session, unit_of_work
+from swflow.db.engine import HEAD, engine_for, ensure_current, migrate, read_session, unit_of_work
 from swflow.db.journal import append_event, verify_all
 from swflow.db.tables import Event, Project
 
@@ -177,6 +177,7 @@ def backup_archive(out: Path, actor: str, now: datetime) -> ArchiveCopy:
     """Copy the archive into a file beside `out`, check the copy, move it into place (mode 0600) and
     record it (`archive.backed_up`). PostgreSQL is refused: use `pg_dump --format=custom`."""
     source = _sqlite_archive("备份")
+    ensure_current()
     _check_out(out)
     descriptor, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.absolute().parent)
     os.close(descriptor)

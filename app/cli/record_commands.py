@@ -94,7 +94,6 @@ def _archive_copies(args: argparse.Namespace) -> int:
     from swflow.archive.backup import backup_archive, restore_archive
 
     if args.archive_command == "backup":
-        domain_acts()
         copy = backup_archive(Path(args.out), os_user(), system_clock())
         print(f"已备份到 {copy.path}（{copy.size:,} 字节，权限 0600）")
     else:
