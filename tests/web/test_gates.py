@@ -85,14 +85,20 @@ def refusals() -> list[str]:
 # --- the gate page, signed in ----------------------------------------------------------------------------------
 
 
+def supervisor_at_the_gate(web: str, project: str, give_password: Callable[[str], str], browser: Any) -> Any:
+    """The supervisor, signed in on a phone, on the project's assessment gate page."""
+    give_password(SUPERVISOR)
+    page = browser.new_page(viewport=PHONE)
+    sign_in(page, web, SUPERVISOR)
+    page.goto(f"{web}/gates/{project}/assessment")
+    return page
+
+
 @pytest.mark.browser
 def test_supervisor_reads_the_forms_and_approves_on_a_phone(
     web: str, awaiting_assessment: str, give_password: Callable[[str], str], browser: Any, shots: Callable[..., Path]
 ) -> None:
-    give_password(SUPERVISOR)
-    page = browser.new_page(viewport=PHONE)
-    sign_in(page, web, SUPERVISOR)
-    page.goto(f"{web}/gates/{awaiting_assessment}/assessment")
+    page = supervisor_at_the_gate(web, awaiting_assessment, give_password, browser)
     assert page.locator("h1").inner_text() == "审核：需求评估"
     body = page.inner_text("body")
     assert "第 1 轮" in body and "第 1/1 步" in body and "2026-03" in body  # round, step, due date in Beijing time
@@ -114,10 +120,7 @@ def test_supervisor_reads_the_forms_and_approves_on_a_phone(
 def test_supervisor_returns_the_assessment_naming_the_form_to_redo(
     web: str, awaiting_assessment: str, give_password: Callable[[str], str], browser: Any
 ) -> None:
-    give_password(SUPERVISOR)
-    page = browser.new_page(viewport=PHONE)
-    sign_in(page, web, SUPERVISOR)
-    page.goto(f"{web}/gates/{awaiting_assessment}/assessment")
+    page = supervisor_at_the_gate(web, awaiting_assessment, give_password, browser)
 
     page.fill("#return-comment", "请补充社区资源")
     page.check("input[name=redo][value=needs-assessment]")
@@ -131,10 +134,7 @@ def test_supervisor_returns_the_assessment_naming_the_form_to_redo(
 def test_supervisor_rejects_only_after_confirming(
     web: str, awaiting_assessment: str, give_password: Callable[[str], str], browser: Any
 ) -> None:
-    give_password(SUPERVISOR)
-    page = browser.new_page(viewport=PHONE)
-    sign_in(page, web, SUPERVISOR)
-    page.goto(f"{web}/gates/{awaiting_assessment}/assessment")
+    page = supervisor_at_the_gate(web, awaiting_assessment, give_password, browser)
 
     page.fill("#reject-comment", "服务对象已迁出本社区")
     page.click("#reject")
