@@ -133,6 +133,7 @@ def verify_stream(session: Session, stream: str) -> ChainBreak | None:
 STREAM_KINDS = {
     "project": "项目",
     "people": "人员名册",
+    "archive": "档案库（备份与恢复）",
     "quality": "质量管理（督导覆盖、证书、风险制度）",
     "complaint": "投诉",
     "incident": "风险事件",
