@@ -159,7 +159,17 @@ def test_replayed_decisions_are_refused_and_never_spin_the_run(served: Home, tmp
     assert len(earlier) == 2
 
     for decision_id in earlier:
-        served.api_post(f"/flow_runs/{run_id}/resume", json={"run_input": {"decision_id": decision_id}})
+        # The server accepts a resume only once the run is suspended with its input schema saved: a run
+        # still on its way there answers ABORT or "schema not found", and the forger tries again.
+        wait_for(
+            "the server to take the replay",
+            lambda d=decision_id: (
+                served.api_post(f"/flow_runs/{run_id}/resume", json={"run_input": {"decision_id": d}})
+                .json()
+                .get("status")
+                == "ACCEPT"
+            ),
+        )
         wait_for(
             "the refusal",
             lambda d=decision_id: [
