@@ -37,12 +37,33 @@ class BusinessCalendar:
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()
     _warned: set[int] = field(default_factory=set)
+    _known: dict[date, bool] = field(default_factory=dict, repr=False, compare=False)
+    _spans: dict[tuple[date, date], int] = field(default_factory=dict, repr=False, compare=False)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days d there are with start < d <= end (0 when end is not after start)."""
+        span = self._spans.get((start, end))
+        if span is None:
+            span, day = 0, start
+            while day < end:
+                day += timedelta(days=1)
+                span += self.is_working_day(day)
+            if len(self._spans) > 100_000:  # a long-lived process: start the memo again
+                self._spans.clear()
+            self._spans[(start, end)] = span
+        return span
 
     def is_working_day(self, day: date) -> bool:
         if day in self.holidays:
             return False
         if day in self.workdays:
             return True
+        known = self._known.get(day)
+        if known is None:  # chinesecalendar re-validates its whole table on every call: ask once a day
+            known = self._known[day] = self._statutory(day)
+        return known
+
+    def _statutory(self, day: date) -> bool:
         try:
             import chinese_calendar
 

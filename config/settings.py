@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     )
     web_host: str = Field(default="127.0.0.1", description="where `swflow serve` serves the web app")
     web_port: int = Field(default=8400, ge=1, le=65535)
+    web_workers: int = Field(
+        default=2, ge=1, le=32, description="web app processes (each ~90 MB): about one per core the agency gives it"
+    )
     web_secret: SecretStr | None = Field(default=None, description="signs session cookies and links; made by serve")
     session_idle_minutes: int = Field(default=60, ge=1, description="a web session unused this long is over")
     link_hours: int = Field(default=72, ge=1, description="how long a signed link in a message stays valid")

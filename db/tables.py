@@ -142,6 +142,8 @@ class WorkItem(Base):
         UniqueConstraint("stage_id", "form_id", "round", "activity"),
         Index("ix_work_items_open_due", "status", "due_at"),
         Index("ix_work_items_escalation", "status", "next_escalation_at"),
+        Index("ix_work_items_assignee_open", "assignee_id", "status", "due_at"),  # 我的待办
+        Index("ix_work_items_stage_round", "stage_id", "round", "status"),  # a stage's open forms
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -151,7 +153,7 @@ class WorkItem(Base):
     activity: Mapped[str] = mapped_column(String(64), default="", server_default="", doc="schedule row key")
     title: Mapped[str | None] = mapped_column(String(200))
     required: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
-    assignee_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    assignee_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
     status: Mapped[str] = mapped_column(String(20))
     opened_at: Mapped[datetime]
     due_at: Mapped[datetime]

@@ -8,10 +8,16 @@ def main() -> None:
 
     from swflow.config.settings import get_settings
 
-    from .app import create_app
-
     settings = get_settings()
-    uvicorn.run(create_app(), host=settings.web_host, port=settings.web_port, log_level="warning", access_log=False)
+    uvicorn.run(
+        "swflow.app.web.app:create_app",
+        factory=True,
+        workers=settings.web_workers,  # processes sharing the port: pages are CPU-bound Python
+        host=settings.web_host,
+        port=settings.web_port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

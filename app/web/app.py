@@ -3,14 +3,17 @@ one place where a refusal or a failure becomes a sentence on a page."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swflow.config.errors import SwflowError
 
@@ -48,6 +51,28 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
+class ServerTiming:
+    """Adds `Server-Timing: app;dur=…` (milliseconds from the request reaching the app to its answer
+    starting): what bench/web_pages.py reports as server time, and what a browser's devtools show."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                spent = (time.perf_counter() - started) * 1000
+                message["headers"] = [*message.get("headers", []), (b"server-timing", f"app;dur={spent:.1f}".encode())]
+            await send(message)
+
+        await self.app(scope, receive, timed)
+
+
 def create_app() -> Starlette:
     routes = [
         *auth_routes.ROUTES,
@@ -60,6 +85,7 @@ def create_app() -> Starlette:
     ]
     return Starlette(
         routes=routes,
+        middleware=[Middleware(ServerTiming)],
         exception_handlers={
             SignInNeeded: _sign_in_needed,
             SwflowError: _swflow_error,

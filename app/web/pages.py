@@ -26,6 +26,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # packaged templates: never stat a file per page
     )
     environment.filters["local"] = lambda value: local_text(value, empty="—")
     environment.filters["local_day"] = lambda value: local_text(value, day=True, empty="—")

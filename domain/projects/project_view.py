@@ -6,14 +6,14 @@ counts. Times are kept in UTC ISO (as `status --json`); pages show them in Beiji
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
-from swflow.config.calendar import BusinessCalendar, is_working_day
+from swflow.config.calendar import BusinessCalendar, default_calendar
 from swflow.config.clock import SHANGHAI, iso
 from swflow.config.errors import NotFoundError, RefusedError
 from swflow.db.engine import read_session
@@ -50,16 +50,12 @@ class DueWords:
         return self.state == "overdue"
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "overdue": self.overdue}
+        return {"state": self.state, "text": self.text, "days": self.days, "overdue": self.overdue}
 
 
 def working_days_after(start: date, end: date, calendar: BusinessCalendar | None = None) -> int:
     """How many working days d there are with start < d <= end (0 when end is not after start)."""
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_working_day(day, calendar)
-    return count
+    return (calendar or default_calendar()).working_days_between(start, end)
 
 
 def due_words(due: datetime | None, now: datetime, calendar: BusinessCalendar | None = None) -> DueWords:
@@ -96,7 +92,7 @@ def count_kinds(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def _project(session: Session, project_id: str) -> Project:
-    project = session.get(Project, project_id)
+    project = session.get(Project, project_id, options=[defer(Project.forms_snapshot)])  # ~70 KB, not shown
     if project is None:
         raise NotFoundError(f"没有项目 {project_id}")
     return project
@@ -161,7 +157,10 @@ def project_view(project_id: str, viewer_id: str, now: datetime) -> dict[str, An
         )
         messages = list(
             session.execute(
-                select(OutboxMessage).where(OutboxMessage.project_id == project_id).order_by(OutboxMessage.id)
+                select(OutboxMessage)
+                .where(OutboxMessage.project_id == project_id)
+                .order_by(OutboxMessage.id)
+                .options(defer(OutboxMessage.context))
             ).scalars()
         )
         waiting = _stage_deciders(session, project, stages)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.orm import Session
 
 from swflow.config.clock import iso
 from swflow.db.engine import read_session
-from swflow.db.tables import Event, GateDecision, OutboxMessage, Project, ProjectMember, Stage, WorkItem
+from swflow.db.snapshot import deferred_snapshots, form_title, stage_spec
+from swflow.db.tables import Event, GateDecision, OutboxMessage, Person, Project, ProjectMember, Stage, WorkItem
 from swflow.domain.people.records import get_person
 from swflow.domain.projects.gates import deciders, gate_context
 from swflow.domain.projects.project_view import count_kinds, due_words, worklist_order
-from swflow.domain.projects.rules import StageStatus, why_not_decide
-from swflow.domain.projects.stages import find_stage
-from swflow.domain.projects.work_view import previous_return
+from swflow.domain.projects.rules import ROLE_OF_STEP, GateContext, StageStatus, why_not_decide
 
 __all__ = ["project_status", "list_projects", "inbox", "inbox_view", "undelivered_decisions", "project_events"]
 
@@ -164,26 +164,59 @@ def list_projects() -> list[dict[str, Any]]:
         return result
 
 
+def _open_tasks(session: Session, person_id: str) -> list[tuple[WorkItem, Stage, Project]]:
+    """The person's open work items of the current round of running projects (snapshots not loaded)."""
+    return list(
+        session.execute(
+            select(WorkItem, Stage, Project)
+            .join(Stage, Stage.id == WorkItem.stage_id)
+            .join(Project, Project.id == WorkItem.project_id)
+            .where(
+                WorkItem.assignee_id == person_id,
+                WorkItem.status == "open",
+                WorkItem.round == Stage.round,
+                Project.status == "running",
+            )
+            .order_by(WorkItem.due_at, WorkItem.id)
+            .options(*deferred_snapshots())
+        ).tuples()
+    )
+
+
+def _gates_for(session: Session, person: Person) -> list[tuple[Stage, Project, GateContext]]:
+    """Gates waiting for the person now. The database narrows them to those the person could be the
+    decider of (assignee, project supervisor, or a holder of a step's role); the rules decide."""
+    group_role = bool({"supervisor", "director"} & set(person.roles))
+    could = or_(
+        Stage.gate_assignee == person.id,
+        and_(Stage.gate_assignee.is_(None), or_(Project.supervisor_id == person.id, literal(group_role))),
+    )
+    candidates = session.execute(
+        select(Stage, Project)
+        .join(Project, Project.id == Stage.project_id)
+        .where(Stage.status == StageStatus.AWAITING_DECISION, Project.status == "running", could)
+        .order_by(Stage.id)
+        .options(*deferred_snapshots())
+    ).tuples()
+    found = []
+    for stage, project in candidates:
+        steps = stage_spec(project, stage.key)["gate"]["steps"]
+        kind = steps[min(stage.gate_step, len(steps)) - 1]
+        if stage.gate_assignee is None:  # cheap checks first: the step's decider by kind
+            if kind == "supervisor" and project.supervisor_id != person.id:
+                continue
+            if kind != "supervisor" and ROLE_OF_STEP[kind] not in person.roles:
+                continue
+        gate = gate_context(session, project, stage)
+        if why_not_decide(gate, person.id, person.roles) is None:
+            found.append((stage, project, gate))
+    return found
+
+
 def inbox(person_id: str) -> dict[str, Any]:
     """Open work items assigned to the person, and gates they may decide now."""
     with read_session() as session:
         person = get_person(session, person_id)
-        rows = (
-            session.execute(
-                select(WorkItem, Stage, Project)
-                .join(Stage, Stage.id == WorkItem.stage_id)
-                .join(Project, Project.id == WorkItem.project_id)
-                .where(
-                    WorkItem.assignee_id == person_id,
-                    WorkItem.status == "open",
-                    WorkItem.round == Stage.round,
-                    Project.status == "running",
-                )
-                .order_by(WorkItem.due_at)
-            )
-            .tuples()
-            .all()
-        )
         tasks = [
             {
                 "item_id": w.id,
@@ -193,64 +226,71 @@ def inbox(person_id: str) -> dict[str, Any]:
                 "stage_title": s.title,
                 "round": w.round,
                 "form": w.form_id,
-                "form_title": p.forms_snapshot[w.form_id]["title"],
+                "form_title": form_title(p, w.form_id),
                 "due_at": iso(w.due_at),
             }
-            for w, s, p in rows
+            for w, s, p in _open_tasks(session, person_id)
         ]
-        gates = (
-            session.execute(
-                select(Stage, Project)
-                .join(Project, Project.id == Stage.project_id)
-                .where(Stage.status == StageStatus.AWAITING_DECISION, Project.status == "running")
-                .order_by(Stage.id)
-            )
-            .tuples()
-            .all()
-        )
         decisions = [
-            {
-                "project": p.id,
-                "project_name": p.name,
-                "stage": s.key,
-                "stage_title": s.title,
-                "round": s.round,
-            }
-            for s, p in gates
-            if why_not_decide(gate_context(session, p, s), person_id, person.roles) is None
+            {"project": p.id, "project_name": p.name, "stage": s.key, "stage_title": s.title, "round": s.round}
+            for s, p, _ in _gates_for(session, person)
         ]
         return {"person": person_id, "name": person.name, "tasks": tasks, "decisions": decisions}
+
+
+def _returns(session: Session, items: list[WorkItem]) -> dict[tuple[int, int], GateDecision]:
+    """The return that opened each revision round among `items`, by (stage id, round), in one query."""
+    wanted = {(i.stage_id, i.round - 1) for i in items if i.round > 1}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(GateDecision)
+        .where(GateDecision.stage_id.in_({stage for stage, _ in wanted}), GateDecision.outcome == "return")
+        .order_by(GateDecision.id)
+    ).scalars()
+    return {(d.stage_id, d.round + 1): d for d in rows if (d.stage_id, d.round) in wanted}  # the last one wins
 
 
 def inbox_view(person_id: str, now: datetime, project: str | None = None, stage: str | None = None) -> dict[str, Any]:
     """我的待办 as the web page shows it: work items and decisions in one list, overdue first then by
     due time, each deadline worded in working days at `now`; a revision round carries the return
     comment; `project` and `stage` narrow the list (the choices and `total` stay those of the whole)."""
-    box = inbox(person_id)
     rows: list[dict[str, Any]] = []
     with read_session() as session:
-        for task in box["tasks"]:
-            item = session.get_one(WorkItem, task["item_id"])
-            returned = previous_return(session, item)
+        person = get_person(session, person_id)
+        tasks = _open_tasks(session, person_id)
+        returns = _returns(session, [w for w, _, _ in tasks])
+        for item, s, p in tasks:
+            returned = returns.get((item.stage_id, item.round))
+            title = form_title(p, item.form_id)
             rows.append(
                 {
-                    **task,
+                    "item_id": item.id,
+                    "project": p.id,
+                    "project_name": p.name,
+                    "stage": s.key,
+                    "stage_title": s.title,
+                    "round": item.round,
+                    "form": item.form_id,
+                    "form_title": title,
+                    "due_at": iso(item.due_at),
                     "kind": "work",
                     "activity": item.activity,
-                    "title": item.title or task["form_title"],
+                    "title": item.title or title,
                     "returned": None
                     if returned is None
                     else {"by": returned.decided_by, "comment": returned.comment, "at": iso(returned.decided_at)},
                     "due": due_words(item.due_at, now).as_dict(),
                 }
             )
-        for decision in box["decisions"]:
-            p = session.get_one(Project, decision["project"])
-            s = find_stage(session, p.id, decision["stage"])
-            gate = gate_context(session, p, s)
+        for s, p, gate in _gates_for(session, person):
             rows.append(
                 {
-                    **decision,
+                    "project": p.id,
+                    "project_name": p.name,
+                    "stage": s.key,
+                    "stage_title": s.title,
+                    "round": s.round,
                     "kind": "decision",
                     "title": f"审核：{s.title} 第 {s.round} 轮",
                     "step": gate.step_label(),
@@ -264,7 +304,7 @@ def inbox_view(person_id: str, now: datetime, project: str | None = None, stage:
     shown = [r for r in rows if project in (None, r["project"]) and stage in (None, r["stage"])]
     return {
         "person": person_id,
-        "name": box["name"],
+        "name": person.name,
         "rows": shown,
         "counts": count_kinds(shown),
         "total": len(rows),
