@@ -180,7 +180,7 @@ def main(projects: int, users: int, rounds: int, think_ms: int) -> None:
     t0 = time.monotonic()
     seen = build_archive(projects, users - supervisors, supervisors)
     print(f"archive: {projects} projects, {_count_items()} work items, built in {time.monotonic() - t0:.0f} s")
-    server = subprocess.Popen([sys.executable, "-m", "swflow.app.web"], env={**os.environ, **env})
+    web = subprocess.Popen([sys.executable, "-m", "swflow.app.web"], env={**os.environ, **env})
     try:
         wait_for("the web app", lambda: _up(f"http://127.0.0.1:{port}"), timeout=60)
         times: dict[str, list[float]] = {k: [] for k in ("sign-in", "inbox", "form", "project", "gate")}
@@ -198,8 +198,8 @@ def main(projects: int, users: int, rounds: int, think_ms: int) -> None:
             t.join()
         wall = time.monotonic() - t1
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        web.terminate()
+        web.wait(timeout=30)
     served = sum(len(v) for v in times.values())
     workers = os.environ.get("SWFLOW_WEB_WORKERS", "2")
     print(f"{len(people)} users at once, {rounds} passes each, think {think_ms} ms, {workers} web processes")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import Text, select, type_coerce, union
 from sqlalchemy.orm import Session
 
 from swflow.db.chain import GENESIS, ChainBreak, event_hash, find_break
@@ -116,15 +117,65 @@ def append_event(
     return event
 
 
+def _loaded(value: Any) -> Any:
+    """A JSON cell as stored: SQLite hands back its text, PostgreSQL the value it parsed."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def stream_rows(session: Session, stream: str) -> Iterator[tuple[int, str, str, dict[str, Any]] | ChainBreak]:
+    """(seq, prev_hash, hash, body) per event of `stream` in seq order, read as stored, so a payload
+    that is not JSON any more is a break of its event, not a crash of the reader."""
+    columns = [
+        type_coerce(getattr(Event, name), Text) if name in ("payload", "via") else getattr(Event, name)
+        for name in (
+            "stream",
+            "seq",
+            "kind",
+            "actor",
+            "at",
+            "flow_run_id",
+            "run_state",
+            "via",
+            "payload",
+            "prev_hash",
+            "hash",
+        )
+    ]
+    for row in session.execute(select(*columns).where(Event.stream == stream).order_by(Event.seq)):
+        fields = row._asdict()
+        try:
+            fields["payload"], fields["via"] = _loaded(fields["payload"]), _loaded(fields["via"])
+        except ValueError:
+            yield ChainBreak(fields["seq"], "内容不是有效的 JSON（事件被改动）")
+            return
+        yield fields["seq"], fields["prev_hash"], fields["hash"], event_body(Event(**fields))
+
+
+def _first_break(rows: Iterator[tuple[int, str, str, dict[str, Any]] | ChainBreak]) -> ChainBreak | None:
+    unreadable: list[ChainBreak] = []
+
+    def readable() -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+        for row in rows:
+            if isinstance(row, ChainBreak):
+                unreadable.append(row)
+                return
+            yield row
+
+    found = find_break(readable())
+    return found or (unreadable[0] if unreadable else None)
+
+
 def verify_stream(session: Session, stream: str) -> ChainBreak | None:
-    """The first event of `stream` whose hash, order or link is wrong, or None when intact."""
-    rows = session.execute(select(Event).where(Event.stream == stream).order_by(Event.seq)).scalars()
-    result = find_break((e.seq, e.prev_hash, e.hash, event_body(e)) for e in rows)
+    """The first event of `stream` whose hash, order, link or JSON is wrong, or None when intact; the
+    stream's head must name its last event, and a stream with events must have a head."""
+    result = _first_break(stream_rows(session, stream))
     if result is None:
         head = session.get(EventHead, stream)
         last = session.execute(
             select(Event.seq, Event.hash).where(Event.stream == stream).order_by(Event.seq.desc())
         ).first()
+        if head is None and last is not None:
+            return ChainBreak(last.seq, "记录链没有链头（链头被删除或改名）")
         if head is not None and (last is None or (last.seq, last.hash) != (head.seq, head.hash)):
             return ChainBreak(last.seq if last else 0, "链尾与记录的链头不符（末尾事件被删除）")
     return result

@@ -121,12 +121,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
         return 0
     if args.project:
         arch.project_status(args.project)  # an unknown project is an error, not an intact chain
-    with db.read_session() as session:
-        if args.project:
-            stream = db.project_stream(args.project)
-            results = [(stream, db.verify_stream(session, stream))]
-        else:  # the whole archive: projects, and every complaint, incident, supervision, referral, person…
-            results = db.verify_all(session)
+    from swflow.archive.verify import verify_archive
+
+    report = verify_archive(args.project)
+    results = report.chains
     records = [(s, b) for s, b in results if not s.startswith("project:")]
     for stream, broken in results:
         if stream.startswith("project:"):
@@ -138,9 +136,15 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if records:
         intact = sum(1 for _, b in records if b is None)
         print(f"机构记录（投诉、风险事件、督导、转介、服务对象等）：{intact}/{len(records)} 条记录链完整")
-    bad = [s for s, b in results if b is not None]
-    if bad:
-        raise RefusedError(f"{len(bad)} 条记录链未通过校验：{'、'.join(db.stream_title(s) for s in bad)}")
+    for found in report.records:
+        print(f"记录与事件不符：{found}")
+    if not report.records:
+        print("数据库文件完整；项目、团队、阶段、任务、表单提交与审核决定与事件一致")
+    bad = [db.stream_title(s) for s, b in results if b is not None]
+    if bad or report.records:
+        parts = [f"{len(bad)} 条记录链未通过校验：{'、'.join(bad)}"] if bad else []
+        parts += [f"{len(report.records)} 处记录与事件不符"] if report.records else []
+        raise RefusedError("；".join(parts))
     return 0
 
 

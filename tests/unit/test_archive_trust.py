@@ -33,7 +33,7 @@ def _stream(project: str) -> str:
 
 def test_a_clean_archive_verifies(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _verify(awaiting_assessment, capsys)
-    assert code == 0 and "哈希链完整" in out
+    assert code == 0 and "哈希链完整" in out, out
 
 
 def test_an_edited_event_is_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
