@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DatabaseError, DBAPIError
 
+from swflow.archive.checkpoints import verify_checkpoints
 from swflow.archive.integrity import RecordBreak, check_storage, verify_records
 from swflow.config.errors import StorageError
 from swflow.db.chain import ChainBreak
@@ -43,10 +44,12 @@ def verify_archive(project_id: str | None = None) -> ArchiveReport:
             else:
                 report.chains = verify_all(session)
             breaks = verify_records(session)
+            only = project_stream(project_id) if project_id is not None else None
+            breaks += verify_checkpoints(session, only)
     except (DatabaseError, DBAPIError) as exc:
         reason = str(getattr(exc, "orig", exc)).strip() or type(exc).__name__
         raise StorageError(f"档案库无法读取（数据库文件可能已损坏）：{reason}") from exc
     if project_id is not None:
-        breaks = [b for b in breaks if f"项目 {project_id}" in b.place]
+        breaks = [b for b in breaks if f"项目 {project_id}" in b.place or "检查点日志" in b.place]
     report.records = breaks
     return report

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
         default=2, ge=1, le=32, description="web app processes (each ~90 MB): about one per core the agency gives it"
     )
     web_secret: SecretStr | None = Field(default=None, description="signs session cookies and links; made by serve")
+    checkpoint_key: Path | None = Field(
+        default=None, description="the Ed25519 key that signs checkpoints (default SWFLOW_HOME/keys/checkpoint.pem)"
+    )
+    checkpoint_log: Path | None = Field(
+        default=None, description="the append-only log of signed checkpoints (default SWFLOW_HOME/checkpoints.jsonl)"
+    )
+    checkpoint_interval_minutes: float = Field(default=60.0, gt=0, description="how often serve signs a checkpoint")
     session_idle_minutes: int = Field(default=60, ge=1, description="a web session unused this long is over")
     link_hours: int = Field(default=72, ge=1, description="how long a signed link in a message stays valid")
     stop_grace_seconds: float = Field(default=30.0, ge=0, description="a graceful stop waits this long for runs")

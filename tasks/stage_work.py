@@ -6,7 +6,7 @@ resumed run acts on what was recorded, never on a stale result.
 
 from __future__ import annotations
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
@@ -122,11 +122,27 @@ def keep_stage_record(ref: StageRef) -> int:
 
 @task(cache_policy=NO_CACHE)
 def apply_gate_reply(ref: GateReplyRef) -> GateOutcome:
-    return domain.apply_gate_reply(
+    outcome = domain.apply_gate_reply(
         ref.project_id, ref.stage_key, ref.attempt, ref.decision_id, system_clock(), round_=ref.round
     )
+    if outcome.kind == "rejected":  # the project ends here: its record is signed at once
+        _sign_closure(ref.project_id)
+    return outcome
 
 
 @task(cache_policy=NO_CACHE)
 def close_project(project_id: str) -> str:
-    return domain.close_project(project_id, system_clock())
+    status = domain.close_project(project_id, system_clock())
+    _sign_closure(project_id)
+    return status
+
+
+def _sign_closure(project_id: str) -> None:
+    """A signed checkpoint at every closure; serve's schedule signs again if this one fails."""
+    from swflow.archive.checkpoints import write_checkpoint
+    from swflow.config.errors import StorageError
+
+    try:
+        write_checkpoint(system_clock(), f"closure:{project_id}")
+    except StorageError as exc:
+        get_run_logger().warning("结项检查点没有写入（serve 的定时检查点会补上）：%s", exc)

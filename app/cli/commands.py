@@ -40,7 +40,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise StorageError(f"SWFLOW_HOME {settings.home} 不可写：{os_error_text(exc)}") from exc
     db.migrate()
-    print(f"已初始化 {settings.home}\n  档案库：{settings.archive_url}\n  设置：{env_file}")
+    from swflow.archive.checkpoints import ensure_key, write_checkpoint
+
+    key = ensure_key(settings)
+    write_checkpoint(system_clock(), "init", when_new_only=False)
+    print(f"已初始化 {settings.home}\n  档案库：{settings.archive_url}\n  设置：{env_file}\n  检查点签名密钥：{key}")
     return 0
 
 

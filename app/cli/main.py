@@ -128,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_commands(sub, _add)
 
     arch = _add(sub, "archive", "项目档案").add_subparsers(dest="archive_command", required=True, metavar="子命令")
-    _add(arch, "verify", "校验哈希链").add_argument("project", nargs="?")
+    _add(arch, "verify", "校验数据库文件、哈希链、签名检查点，以及记录与事件是否一致").add_argument(
+        "project", nargs="?"
+    )
+    _add(arch, "checkpoint", "立即签署一个检查点（swflow serve 每小时和每次结项时自动签署）")
     p = _add(arch, "export", "导出项目档案：index.html、data.json、tables.xlsx")
     p.add_argument("project")
     p.add_argument("--out", required=True, help="输出目录")

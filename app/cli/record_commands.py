@@ -98,7 +98,12 @@ def _archive_copies(args: argparse.Namespace) -> int:
         print(f"已备份到 {copy.path}（{copy.size:,} 字节，权限 0600）")
     else:
         copy = restore_archive(Path(args.file), os_user(), system_clock())
+        from swflow.archive.checkpoints import write_checkpoint
+
+        signed = write_checkpoint(system_clock(), "restore")  # this home's log starts from the restored record
         print(f"已恢复到 {copy.path}：结构版本 {copy.head}，完整性检查通过")
+        if signed is not None:
+            print(f"  已签署检查点：覆盖恢复的 {signed.events} 个事件")
     print(f"  {'备份文件 ' if args.archive_command == 'restore' else ''}sha256 {copy.sha256}")
     print(f"  项目 {copy.projects} 个，事件 {copy.events} 个，{copy.streams} 条记录链全部完整")
     return 0
@@ -107,6 +112,20 @@ def _archive_copies(args: argparse.Namespace) -> int:
 def cmd_archive(args: argparse.Namespace) -> int:
     if args.archive_command in ("backup", "restore"):
         return _archive_copies(args)
+    if args.archive_command == "checkpoint":
+        from swflow.app.cli.main import os_user
+        from swflow.archive.checkpoints import write_checkpoint
+
+        domain_acts()
+        made = write_checkpoint(system_clock(), f"cli:{os_user()}")
+        if made is None:
+            print("自上一个检查点以来没有新事件：没有写入新的检查点")
+        else:
+            print(
+                f"已签署第 {made.number} 个检查点：新覆盖 {made.events} 个事件，"
+                f"密钥 {made.key}，sha256 {made.line_sha256}"
+            )
+        return 0
     arch = domain_acts()
     if args.archive_command in ("export", "import", "due-for-review"):
         return _archive_files(args)

@@ -78,6 +78,7 @@ class Supervisor:
         self.settings = ensure_api_secret(settings or get_settings())
         self.env = {**os.environ, **prefect_env(self.settings)}
         self.next_reconcile = 0.0
+        self.next_checkpoint = 0.0  # one at start, then every checkpoint_interval_minutes
         self.logs = self.settings.home / "logs"
         self.server: subprocess.Popen[bytes] | None = None
         self.runner: subprocess.Popen[bytes] | None = None
@@ -177,6 +178,16 @@ class Supervisor:
             self.next_reconcile = time.monotonic() + self.settings.reconcile_interval_seconds
             recover_stranded()
         archive_finished_runs()
+        if time.monotonic() >= self.next_checkpoint:
+            from swflow.archive.checkpoints import write_checkpoint
+            from swflow.config.clock import system_clock
+
+            self.next_checkpoint = time.monotonic() + 60 * self.settings.checkpoint_interval_minutes
+            try:
+                write_checkpoint(system_clock(), "schedule")
+            except SwflowError as exc:  # the next duties still run; the next tick tries again
+                self.next_checkpoint = time.monotonic() + 60
+                print(f"检查点没有写入：{exc}", file=sys.stderr, flush=True)
         if self.web is not None and self.web.poll() is not None and not self.stopping:
             print("网页服务退出，正在重启", file=sys.stderr)
             self._start_web()
