@@ -44,6 +44,7 @@ __all__ = [
     "key_id",
     "latest_checkpoint",
     "public_key_hex",
+    "send_checkpoint_digest",
     "sign_bytes",
     "verify_checkpoints",
     "verify_signature",
@@ -266,3 +267,39 @@ def _missing_log(session: Session) -> list[RecordBreak]:
     that a schedule would have signed — the log was deleted."""
     first = session.execute(select(Event.id).limit(1)).first()
     return [] if first is None else [RecordBreak("检查点日志", "签名密钥存在而检查点日志不见了（日志被删除？）")]
+
+
+def send_checkpoint_digest(now: datetime) -> int:
+    """Once a local day, every active director gets the latest checkpoint by their channels: a copy of
+    the anchor outside this machine. Returns messages queued (0 when already sent today)."""
+    from swflow.config.clock import SHANGHAI, local_text
+    from swflow.db.engine import unit_of_work
+    from swflow.db.tables import EventHead, Person
+    from swflow.domain.deadlines.records import directors, record_context
+    from swflow.domain.outbox.records import enqueue
+
+    latest = latest_checkpoint()
+    if latest is None:
+        return 0
+    day = now.astimezone(SHANGHAI).date().isoformat()
+    queued = 0
+    with unit_of_work() as session:
+        heads = list(session.execute(select(EventHead.seq)).scalars())
+        for director in directors(session):
+            queued += enqueue(
+                session,
+                key=f"checkpoint-digest:{day}:to:{director}",
+                recipient=session.get_one(Person, director),
+                template="checkpoint_digest",
+                context=record_context(
+                    None,
+                    number=latest["number"],
+                    signed_at=local_text(datetime.fromisoformat(latest["at"])),
+                    key=latest["key"],
+                    sha256=latest["sha256"],
+                    streams=len(heads),
+                    events=sum(heads),
+                ),
+                now=now,
+            )
+    return queued

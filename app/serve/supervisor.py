@@ -179,12 +179,13 @@ class Supervisor:
             recover_stranded()
         archive_finished_runs()
         if time.monotonic() >= self.next_checkpoint:
-            from swflow.archive.checkpoints import write_checkpoint
+            from swflow.archive.checkpoints import send_checkpoint_digest, write_checkpoint
             from swflow.config.clock import system_clock
 
             self.next_checkpoint = time.monotonic() + 60 * self.settings.checkpoint_interval_minutes
             try:
                 write_checkpoint(system_clock(), "schedule")
+                send_checkpoint_digest(system_clock())  # once a day: the directors keep a copy
             except SwflowError as exc:  # the next duties still run; the next tick tries again
                 self.next_checkpoint = time.monotonic() + 60
                 print(f"检查点没有写入：{exc}", file=sys.stderr, flush=True)

@@ -133,3 +133,17 @@ def test_an_intact_archive_with_its_checkpoints_verifies(signed: str, capsys: py
     body = json.dumps(entry["body"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert verify_signature(body, entry["key"], entry["signature"])
     assert not verify_signature(body + b" ", entry["key"], entry["signature"])
+
+
+def test_directors_get_the_latest_checkpoint_once_a_day(signed: str) -> None:
+    from swflow.archive.checkpoints import send_checkpoint_digest
+    from swflow.notifications.render import render_message
+
+    assert send_checkpoint_digest(NOW) == 1  # the sample agency has one director with one channel
+    assert send_checkpoint_digest(NOW) == 0  # the same day: not again
+    latest = latest_checkpoint()
+    assert latest is not None
+    [message] = [m for m in domain.due_messages(NOW, limit=100) if m.template == "checkpoint_digest"]
+    assert message.recipient_id == "chen.director"
+    body = render_message(message.template, {**message.context, "recipient_name": "陈主任"}).body
+    assert latest["sha256"] in body and f"第 {latest['number']} 个" in body and latest["key"] in body
