@@ -95,7 +95,8 @@ def ensure_key(settings: Settings | None = None) -> Path:
 
 
 def _private_key(settings: Settings) -> Ed25519PrivateKey:
-    path = _key_path(settings)
+    """The agency's key, made on first use where `init` did not (an older or restored home)."""
+    path = ensure_key(settings)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError as exc:

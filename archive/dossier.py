@@ -233,6 +233,8 @@ def _context(data: dict[str, Any]) -> dict[str, Any]:
         "masked": data["masked"],
         "events": data["events"],
         "head": data["head"],
+        "checkpoint": data.get("checkpoint"),
+        "signed_by": (data.get("signature") or {}).get("key_id"),
         "stages": [
             {
                 **s,

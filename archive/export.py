@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from swflow.archive.checkpoints import write_checkpoint
+from swflow.archive.dossier_trust import Trust, dossier_trust, sign_dossier
 from swflow.archive.reports import indicator_report, scorecard_report
 from swflow.config.errors import FormError, NotFoundError, RefusedError, StorageError, os_error_text
 from swflow.db.chain import canonical_json
@@ -38,6 +40,7 @@ from swflow.db.tables import (
     WorkItem,
 )
 from swflow.domain.people.visibility import may_see_sensitive
+from swflow.domain.projects.stages import READ_ONLY_IMPORT
 from swflow.forms_spec import FormSpec, mask_sensitive
 
 __all__ = ["FORMAT", "may_see_sensitive", "project_data", "record_export", "export_project", "import_project"]
@@ -135,6 +138,8 @@ def export_project(project_id: str, out: Path, viewer: str | None, now: datetime
     _check_out(out)
     data = project_data(project_id, viewer)
     data["exported_at"] = now.isoformat()
+    write_checkpoint(now, f"export:{project_id}")  # the dossier's events are signed in this archive first
+    sign_dossier(data)  # the latest checkpoint and the agency's signature over the rest
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.absolute().parent))
     try:
         try:
@@ -226,19 +231,22 @@ def _check_shape(data: Any) -> None:
         raise _bad("head", "须是 {seq, hash} 或 null")
 
 
-def import_project(data: Any) -> str:
-    """Load an exported project into this archive: the same rows, the same events, the same hashes.
-    A file that is not a whole export is refused (exit 2) with nothing written."""
+def import_project(data: Any, actor: str, now: datetime) -> tuple[str, Trust]:
+    """Load an exported project into this archive: the same rows, the same events, the same hashes,
+    then one event of this archive saying who imported it and whether its signature holds. A file
+    that is not a whole export is refused (exit 2) with nothing written; an unsigned or foreign one
+    is a read-only record whose people get no role."""
     from sqlalchemy.exc import StatementError
 
     _check_shape(data)
+    trust = dossier_trust(data)
     try:
-        return _import(data)
+        return _import(data, trust, actor, now), trust
     except StatementError as exc:  # a row the archive's constraints refuse: the file was edited
         raise _bad("记录", f"不符合档案库的约束（{type(exc.orig).__name__}）") from exc
 
 
-def _import(data: dict[str, Any]) -> str:
+def _import(data: dict[str, Any], trust: Trust, actor: str, now: datetime) -> str:
     project_id = str(data["project"]["id"])
     stream = project_stream(project_id)
     with unit_of_work() as session:
@@ -246,6 +254,8 @@ def _import(data: dict[str, Any]) -> str:
             raise RefusedError(f"项目 {project_id} 已在本档案库中，不能重复导入")
         for index, row in enumerate(data["people"]):
             values = {**row, "notify": [], "active": False, "updated_at": data["project"].get("created_at")}
+            if not trust.trusted:  # a record nobody vouches for grants nothing
+                values["roles"] = []
             person = _parse(Person, values, f"people[{index}]")
             if session.get(Person, person.id) is None:
                 session.add(person)
@@ -269,6 +279,14 @@ def _import(data: dict[str, Any]) -> str:
         broken = verify_stream(session, project_stream(project_id))
         if broken is not None:
             raise RefusedError(f"导入的事件链在第 {broken.seq} 个事件处不完整：{broken.reason}")
+        append_event(
+            session,
+            stream,
+            "archive.imported" if trust.trusted else READ_ONLY_IMPORT,
+            actor=actor,
+            at=now,
+            payload={"trusted": trust.trusted, "key": trust.key_id, "reason": trust.reason},
+        )
     return project_id
 
 

@@ -50,7 +50,12 @@ def _archive_files(args: argparse.Namespace) -> int:
         return 0
     if args.archive_command == "import":
         data = read_data_file(args.file, "archive import")
-        print(f"已导入项目 {import_project(data)}，事件链校验通过")
+        from swflow.app.cli.main import os_user
+
+        project_id, trust = import_project(data, f"cli:{os_user()}", system_clock())
+        print(f"已导入项目 {project_id}，事件链校验通过；{trust.reason}")
+        if not trust.trusted:
+            print("  它作为只读记录导入：不能再对该项目操作，随档案带来的人员没有任何角色")
         return 0
     rows = records_due_for_review(parse_now(args.now))
     if args.json:

@@ -12,10 +12,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from swflow.config.errors import NotFoundError
+from swflow.config.errors import NotFoundError, RefusedError
 from swflow.db.engine import read_session, unit_of_work
 from swflow.db.journal import append_event, project_stream
-from swflow.db.tables import GateDecision, Person, Project, Stage
+from swflow.db.tables import Event, GateDecision, Person, Project, Stage
 from swflow.domain.outbox.context import message_context
 from swflow.domain.outbox.records import enqueue
 from swflow.domain.projects.launch import refresh_team_supervision
@@ -48,10 +48,17 @@ class GateOutcome(BaseModel):
     reason: str = ""
 
 
+READ_ONLY_IMPORT = "archive.imported_read_only"  # an unsigned or foreign dossier: a record, never acted on
+
+
 def lock_project(session: Session, project_id: str) -> Project:
+    """The project every act works on, locked; a read-only import refuses every act."""
     project = session.get(Project, project_id, with_for_update=True)
     if project is None:
         raise NotFoundError(f"没有项目 {project_id}")
+    read_only = select(Event.id).where(Event.stream == project_stream(project_id), Event.kind == READ_ONLY_IMPORT)
+    if session.execute(read_only.limit(1)).first() is not None:
+        raise RefusedError(f"项目 {project_id} 是从未签名或外机构签名的档案导入的只读记录，不能再对它操作")
     return project
 
 

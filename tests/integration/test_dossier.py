@@ -23,6 +23,7 @@ import yaml
 from swflow import db, domain
 from swflow.app.samples import form_samples, people_yaml
 from swflow.archive.dossier import render_dossier, write_tables_xlsx
+from swflow.archive.dossier_trust import dossier_trust
 from swflow.archive.export import export_project, import_project, project_data
 from swflow.config.errors import RefusedError
 from swflow.config.settings import get_settings
@@ -248,25 +249,57 @@ def test_data_json_loads_into_a_fresh_archive(
     exported = json.loads((dossier.dirs["supervisor"] / "data.json").read_text(encoding="utf-8"))
     _env(monkeypatch, tmp_path)
     try:
-        assert import_project(exported) == dossier.project_id
+        project_id, trust = import_project(exported, "test", START)
+        assert project_id == dossier.project_id
+        assert not trust.trusted and "不是本机构" in trust.reason  # another home: another agency's key
         again = project_data(dossier.project_id, "li.supervisor")
         key = lambda e: (e["seq"], e["kind"], e["payload"], e["hash"])  # noqa: E731
-        assert [key(e) for e in again["events"]] == [key(e) for e in exported["events"]]
-        assert again["head"] == exported["head"]
-        # The people an import brings are inactive placeholders: they see nothing sensitive until the
-        # reading agency registers them itself.
+        assert [key(e) for e in again["events"]][:-1] == [key(e) for e in exported["events"]]
+        assert again["events"][-1]["kind"] == "archive.imported_read_only"  # this archive's own record of it
+        assert again["head"]["seq"] == exported["head"]["seq"] + 1
+        # The people an import brings are inactive placeholders with no role: they see nothing
+        # sensitive until the reading agency registers them itself.
         assert again["submissions"] != exported["submissions"]
+        assert all(p["roles"] == [] for p in again["people"])
         people = domain.PeopleFile.model_validate(yaml.safe_load(people_yaml("json://127.0.0.1:9"))).people
         domain.import_people(people, "test", START)
         again = project_data(dossier.project_id, "li.supervisor")
         assert again["submissions"] == exported["submissions"]
         with db.read_session() as session:
             assert db.verify_stream(session, db.project_stream(dossier.project_id)) is None
-            assert session.query(Event).where(Event.stream == db.project_stream(dossier.project_id)).count() == len(
-                exported["events"]
+            assert (
+                session.query(Event).where(Event.stream == db.project_stream(dossier.project_id)).count()
+                == len(exported["events"]) + 1
             )
+        with pytest.raises(RefusedError, match="只读"):  # a read-only record takes no act
+            domain.record_decision(dossier.project_id, "evaluation", "li.supervisor", "approve", "", START)
         with pytest.raises(RefusedError):
-            import_project(exported)
+            import_project(exported, "test", START)
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_dossier_signed_by_a_trusted_key_imports_as_a_record(
+    dossier: Dossier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exported = json.loads((dossier.dirs["supervisor"] / "data.json").read_text(encoding="utf-8"))
+    _env(monkeypatch, tmp_path)
+    try:
+        assert exported["checkpoint"] is not None and len(exported["checkpoint"]["sha256"]) == 64
+        page = (dossier.dirs["supervisor"] / "index.html").read_text(encoding="utf-8")
+        assert exported["checkpoint"]["sha256"] in page and exported["signature"]["key_id"] in page
+        forged = {**exported, "project": {**exported["project"], "name": "改过的名字"}}
+        assert dossier_trust(forged).reason == "签名与档案内容不符（档案在导出后被改动）"
+        unsigned = {k: v for k, v in exported.items() if k != "signature"}
+        assert dossier_trust(unsigned).reason == "档案没有签名"
+        trusted = get_settings().home / "keys" / "trusted"
+        trusted.mkdir(parents=True)
+        (trusted / "exporting-agency.pub").write_text(exported["signature"]["key"], encoding="utf-8")
+        project_id, trust = import_project(exported, "test", START)
+        assert trust.trusted, trust.reason
+        again = project_data(project_id, None)
+        assert again["events"][-1]["kind"] == "archive.imported"
+        assert any(p["roles"] for p in again["people"])  # vouched for: the roles stay (the people stay inactive)
     finally:
         get_settings.cache_clear()
 

@@ -28,7 +28,15 @@ def test_init_makes_a_home_only_its_owner_reads(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWFLOW_")} | {"SWFLOW_HOME": str(home)}
     subprocess.run([sys.executable, "-m", "swflow.app.cli", "init"], env=env, check=True, capture_output=True)
     modes = _modes(home)
-    assert modes == {"home": "0700", "archive.db": "0600", "swflow.env": "0600"}
+    assert modes == {
+        "home": "0700",
+        "archive.db": "0600",
+        "swflow.env": "0600",
+        "keys": "0700",
+        "checkpoints.jsonl": "0600",
+    }
+    key_mode = (home / "keys" / "checkpoint.pem").stat().st_mode & 0o777
+    assert key_mode == 0o600  # the signing key
     text = (home / "swflow.env").read_text(encoding="utf-8")
     assert "SWFLOW_PREFECT_AUTH=swflow:" in text and "SWFLOW_WEB_SECRET=" in text  # made at init
 
