@@ -6,8 +6,9 @@ A decision that ends the round (the last approval, a return, a rejection) sets t
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from swflow.config.errors import AlreadyDecidedError, FormError, RefusedError
 from swflow.config.settings import get_settings
+from swflow.db.chain import canonical_json
 from swflow.db.engine import unit_of_work
 from swflow.db.journal import append_event, project_stream
 from swflow.db.snapshot import stage_spec
@@ -179,6 +181,17 @@ def check_comment(outcome: str, comment: str) -> None:
         raise FormError("--comment：退回或否决时必须填写意见", [("--comment", "必填")])
 
 
+def _pinned(session: Session, stage: Stage) -> list[list[Any]]:
+    """What this decision approves or returns: the round's latest submissions, (id, data sha256)."""
+    rows = session.execute(
+        select(FormSubmission.id, FormSubmission.data)
+        .join(WorkItem, WorkItem.submission_id == FormSubmission.id)
+        .where(WorkItem.stage_id == stage.id, WorkItem.round == stage.round)
+        .order_by(FormSubmission.id)
+    ).tuples()
+    return [[sid, hashlib.sha256(canonical_json(data).encode()).hexdigest()] for sid, data in rows]
+
+
 def decide_in(
     session: Session,
     project_id: str,
@@ -230,6 +243,7 @@ def decide_in(
             "decision_id": decision.id,
             "redo": redo_forms,
             "on_behalf_of": project.supervisor_id if gate.assignee and gate.step_kind == "supervisor" else None,
+            "submissions": _pinned(session, stage),
         },
     )
     if final:

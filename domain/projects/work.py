@@ -129,12 +129,15 @@ def submit_form(
         if project.status != ProjectStatus.RUNNING:
             raise RefusedError(f"项目 {project_id} 已结束（{project.status}），不能再提交")
         stage, optional = _stage_of_form(session, project, form_id)
+        approved = stage.gate_step - 1 if stage.status == StageStatus.AWAITING_DECISION else 0
+        if approved and (fixed := why_not_submit(stage.status, stage.title, True, person_id, approved)):
+            raise RefusedError(fixed)  # before the form is read: nothing it says could be taken
         form = FormSpec.model_validate(project.forms_snapshot[form_id])
         clean = validate_submission(form, data)
         _check_people(session, project, form, clean)
         item = _find_item(session, stage, form_id, activity, optional, person_id, now)
         reason = why_not_submit(
-            stage.status, stage.title, item is not None and item.assignee_id == person_id, person_id
+            stage.status, stage.title, item is not None and item.assignee_id == person_id, person_id, approved
         )
         if reason or item is None:
             which = f"{form_id}（{activity}）" if activity else form_id

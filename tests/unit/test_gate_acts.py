@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,32 @@ def test_first_step_approval_is_not_final_and_asks_the_director(two_step: str) -
     assert domain.read_gate(two_step, "assessment").pending_decision_id is None
     assert [e["payload"]["step"] for e in _events(two_step, "gate.step_approved")] == [1]
     assert _events(two_step, "gate.decided") == []
+
+
+def test_a_form_cannot_change_under_an_approved_step(two_step: str, sample_forms: dict[str, Any]) -> None:
+    """Step 2 must approve what step 1 saw: once a step is approved, the round's forms are fixed."""
+    _decide(two_step, SUPERVISOR, comment="同意，请主任审核")
+    [step_one] = _events(two_step, "gate.step_approved")
+    [[submission_id, digest]] = step_one["payload"]["submissions"]  # the decision pins what it approved
+    changed = {**sample_forms["needs-assessment"], "problem_definition": "步骤一之后改写的内容"}
+    with pytest.raises(RefusedError, match="本轮审核已有 1 步批准，表单不能再改"):
+        domain.submit_form(two_step, "needs-assessment", WORKER, changed, NOW)
+    final = _decide(two_step, DIRECTOR, comment="同意")
+    [decided] = _events(two_step, "gate.decided")
+    assert decided["payload"]["submissions"] == [[submission_id, digest]] and final.final
+    assert len(_events(two_step, "form.submitted")) == 1 and _events(two_step, "form.resubmitted") == []
+
+
+def test_the_cli_door_says_why_the_form_is_fixed(
+    two_step: str, sample_forms: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+
+    _decide(two_step, SUPERVISOR, comment="同意，请主任审核")
+    data = tmp_path / "form.json"
+    data.write_text(json.dumps(sample_forms["needs-assessment"], ensure_ascii=False), encoding="utf-8")
+    code = main(["submit", two_step, "needs-assessment", "--by", WORKER, "--data", str(data)])
+    err = capsys.readouterr().err
+    assert code == 3 and "表单不能再改" in err and "请当前审核人退回" in err and "Traceback" not in err
 
 
 def test_supervisor_may_not_decide_the_director_step(two_step: str) -> None:

@@ -435,3 +435,36 @@ def test_a_forged_page_gets_its_problems_said_never_a_crash(web: str, assessment
     finally:
         client.close()
     assert work_item_view(assessment_open, WORKER).submitted is None
+
+
+def test_a_form_approved_by_step_one_is_fixed_on_the_web_too(
+    web: str, launch: Callable[..., str], give_password: Callable[[str], str], sample_forms: dict[str, Any]
+) -> None:
+    """community-corrections plans are approved by the supervisor, then a director: after step one
+    the worker's page refuses a change, saying why (the same rule as the CLI's, from the domain)."""
+
+    def tasks(project: str) -> list[dict[str, Any]]:
+        return [t for t in domain.inbox(WORKER)["tasks"] if t["project"] == project]
+
+    project = launch(template_id="community-corrections")
+    items: dict[str, int] = {}
+    for stage in ("assessment", "planning"):
+        domain.open_stage(project, stage, NOW)
+        for task in tasks(project):
+            items[task["form"]] = int(task["item_id"])
+            domain.submit_form(project, task["form"], WORKER, sample_forms[task["form"]], NOW)
+        if stage == "assessment":
+            decided = domain.record_decision(project, stage, SUPERVISOR, "approve", "", NOW)
+            domain.apply_gate_reply(project, stage, domain.read_gate(project, stage).attempt, decided.decision_id, NOW)
+    with_plan = domain.record_decision(project, "planning", SUPERVISOR, "approve", "同意，请主任审核", NOW)
+    assert not with_plan.final
+    give_password(WORKER)
+    item = items["goals-and-tasks"]
+    client, csrf = _signed_in_client(web, WORKER, f"/work/{item}")
+    try:
+        typed = {f"f.{k}": _text(v) for k, v in sample_forms["goals-and-tasks"].items() if not isinstance(v, list)}
+        refused = client.post(f"/work/{item}", data={"csrf": csrf, **typed})
+        assert refused.status_code in (403, 409), refused.status_code
+        assert "表单不能再改" in refused.text and "请当前审核人退回" in refused.text
+    finally:
+        client.close()
