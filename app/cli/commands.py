@@ -78,8 +78,21 @@ def cmd_people(args: argparse.Namespace) -> int:
         people_file = arch.PeopleFile.model_validate(data)
     except ValidationError as exc:
         raise _people_error(exc, data, args.file) from exc
-    added, updated = arch.import_people(people_file.people, actor="cli", now=system_clock())
-    print(f"已导入人员：新增 {added}，更新 {updated}")
+    from swflow.app.cli.main import os_user
+    from swflow.domain.agency.grants import ROLE_WORDS, import_people_held
+
+    report = import_people_held(people_file.people, f"cli:{os_user()}", system_clock())
+    print(f"已导入人员：新增 {report.added}，更新 {report.updated}")
+    for person_id, roles in report.held.items():
+        words = "、".join(ROLE_WORDS[r] for r in roles)
+        sent = (
+            f"已向 {'、'.join(report.asked)} 发送确认链接"
+            if report.asked
+            else "签名密钥尚未生成，请先运行 swflow init 再导入一次"
+        )
+        print(f"  {person_id} 的 {words} 角色须机构负责人确认后生效：{sent}")
+    for url in report.links:
+        print(f"  确认链接：{url}")
     return 0
 
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swflow.config.errors import SwflowError
 
-from . import auth_routes, gate_routes, inbox_routes, link_routes, project_routes, work_routes
+from . import auth_routes, gate_routes, grant_routes, inbox_routes, link_routes, project_routes, work_routes
 from .door import SignInNeeded, signed_in
 from .pages import sentence_page
 
@@ -80,6 +80,7 @@ def create_app() -> Starlette:
         *work_routes.ROUTES,
         *gate_routes.ROUTES,
         *link_routes.ROUTES,
+        *grant_routes.ROUTES,
         *project_routes.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from swflow.db import unit_of_work
-from swflow.domain.people.records import PersonRecord, write_people
-from swflow.domain.quality.staffing import watch_people
+from swflow.domain.people.records import PersonRecord
 
 __all__ = ["import_people"]
 
 
 def import_people(records: list[PersonRecord], actor: str, now: datetime) -> tuple[int, int]:
-    """Insert or update people in one transaction; returns (added, updated)."""
-    with unit_of_work() as session:
-        added, updated = write_people(session, records, actor, now)
-        watch_people(session, [r.id for r in records], now)
-    return added, updated
+    """Insert or update people in one transaction; returns (added, updated). Deciding roles are held
+    for a director's confirmation once the agency has one (`swflow.domain.agency.grants`)."""
+    from swflow.domain.agency.grants import import_people_held
+
+    report = import_people_held(records, actor, now)
+    return report.added, report.updated

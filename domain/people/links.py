@@ -34,8 +34,8 @@ __all__ = [
     "refusals_recorded",
 ]
 
-Purpose = Literal["set_password", "decide"]
-_PATHS = {"set_password": "set-password", "decide": "l"}
+Purpose = Literal["set_password", "decide", "grant_roles"]
+_PATHS = {"set_password": "set-password", "decide": "l", "grant_roles": "grant"}
 
 
 class LinkRefused(RefusedError):

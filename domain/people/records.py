@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
 from datetime import datetime
@@ -23,6 +24,8 @@ __all__ = [
     "Qualification",
     "PeopleFile",
     "write_people",
+    "DECISION_ROLES",
+    "decision_grants",
     "get_person",
 ]
 
@@ -111,14 +114,45 @@ class PeopleFile(BaseModel):
     people: list[PersonRecord] = Field(min_length=1)
 
 
-def write_people(session: Session, records: list[PersonRecord], actor: str, now: datetime) -> tuple[int, int]:
+DECISION_ROLES = ("supervisor", "director")  # roles that decide gates: never given by one person alone
+
+
+def decision_grants(session: Session, records: list[PersonRecord]) -> dict[str, list[str]]:
+    """person → decision roles the records would give them that they do not hold now."""
+    grants: dict[str, list[str]] = {}
+    for record in records:
+        person = session.get(Person, record.id)
+        held: set[str] = set(person.roles) if person is not None else set()
+        new: list[str] = [r for r in DECISION_ROLES if r in record.roles and r not in held]
+        if new:
+            grants[record.id] = new
+    return grants
+
+
+def _channels(urls: list[Any]) -> str:
+    """The notification addresses as one short digest: an event says they changed, never what they are."""
+    return hashlib.sha256("\n".join(sorted(str(u) for u in urls)).encode()).hexdigest()[:12]
+
+
+def write_people(
+    session: Session,
+    records: list[PersonRecord],
+    actor: str,
+    now: datetime,
+    held: dict[str, list[str]] | None = None,
+) -> tuple[int, int]:
     """Insert or update people inside the caller's transaction, with their event; returns (added,
-    updated). The act that imports them (`swflow.domain.agency.import_people`) also re-checks
-    supervision and staffing in the same transaction."""
+    updated). `held`: decision roles kept back until a director confirms them (recorded). The act
+    that imports them (`swflow.domain.agency.import_people`) also re-checks supervision and staffing
+    in the same transaction. The event names, per person, the roles and channels before and after."""
     added = updated = 0
+    held = held or {}
+    changes: dict[str, dict[str, Any]] = {}
     for record in records:
         values = record.model_dump(mode="json")
+        values["roles"] = [r for r in values["roles"] if r not in held.get(record.id, [])]
         person = session.get(Person, record.id)
+        before = {"roles": list(person.roles), "channels": _channels(person.notify)} if person else None
         if person is None:
             session.add(Person(**values, updated_at=now))
             added += 1
@@ -127,6 +161,9 @@ def write_people(session: Session, records: list[PersonRecord], actor: str, now:
                 setattr(person, key, value)
             person.updated_at = now
             updated += 1
+        after = {"roles": values["roles"], "channels": _channels(values["notify"])}
+        if before != after:
+            changes[record.id] = {"before": before, "after": after}
     session.flush()
     append_event(
         session,
@@ -134,7 +171,13 @@ def write_people(session: Session, records: list[PersonRecord], actor: str, now:
         "people.imported",
         actor=actor,
         at=now,
-        payload={"ids": [r.id for r in records], "added": added, "updated": updated},
+        payload={
+            "ids": [r.id for r in records],
+            "added": added,
+            "updated": updated,
+            "changes": changes,
+            "held_for_director": held,
+        },
     )
     return added, updated
 

@@ -58,6 +58,9 @@ def _status_context(**changes: Any) -> dict[str, Any]:
         "sha256": "f" * 64,
         "streams": 3,
         "events": 40,
+        "person": "sun.supervisor",  # a deciding role asked for (domain.agency.grants)
+        "roles": "督导",
+        "requested_by": "cli:root",
         "items": [
             {
                 "project_id": "P-1A2B3C",
@@ -79,7 +82,11 @@ def test_every_message_template_renders_a_title_and_a_body(path: Path) -> None:
     assert message.title.startswith("【swflow】")
     assert "\n" not in message.title
     assert message.body.startswith("您好，李督导：")
-    if path.stem not in ("account_invite", "checkpoint_digest"):  # the person's account, the whole archive
+    if path.stem not in (
+        "account_invite",
+        "checkpoint_digest",
+        "roles_grant_requested",
+    ):  # the person's account, the whole archive
         assert "幸福社区独居老人关爱" in message.body
     assert message.body.endswith("查看：http://127.0.0.1:8400/projects/P-1A2B3C")
     assert "{{" not in message.body and "{%" not in message.body
@@ -173,6 +180,7 @@ def test_messages_never_carry_sensitive_form_data(
     recovered = {"run_recovered"}  # only when a run is lost: tests/unit/test_recovery_acts.py
     recovered |= {"account_invite"}  # accounts: tests/unit/test_accounts.py
     recovered |= {"checkpoint_digest"}  # serve's daily anchor: tests/unit/test_checkpoints.py
+    recovered |= {"roles_grant_requested"}  # deciding roles: tests/unit/test_role_grants.py
     assert {m.template for m in queued} == {p.stem for p in TEMPLATES.glob("*.j2")} - {*swept, *quality, *recovered}
     assert (report.sent, report.retrying, report.failed) == (len(queued), 0, 0)
     assert len(sender.sent) == len(queued) == 11  # 5 rounds opened, 5 approvals asked, 1 closing
