@@ -105,6 +105,11 @@ def _examine(session: Session, path: Path, chains: bool) -> ArchiveCopy:
         raise RefusedError(
             f"{path} 中有 {len(broken)} 条记录链未通过校验（如 {stream} 第 {first.seq} 个事件：{first.reason}）"
         )
+    from swflow.archive.integrity import verify_records
+
+    disagree = verify_records(session)  # (checkpoints belong to a home: the restored home signs its own)
+    if disagree:
+        raise RefusedError(f"{path} 中有 {len(disagree)} 处记录与事件不符（如 {disagree[0]}）")
     projects = session.execute(select(func.count()).select_from(Project)).scalar_one()
     events = session.execute(select(func.count()).select_from(Event)).scalar_one()
     return ArchiveCopy(path, path.stat().st_size, _sha256(path), str(head), projects, events, len(results))
