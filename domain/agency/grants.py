@@ -123,9 +123,7 @@ def confirm_grant(token: str, now: datetime, by: str | None = None) -> GrantLink
         if "director" not in director.roles or not director.active:
             raise RefusedError(f"{director.id} 已不是在任的机构负责人，不能确认角色授予")
         grant = _grant(session, link)
-        person = session.get_one(Person, grant.person_id)
-        if not person.active:
-            raise RefusedError(f"{person.id} 已停用，不能授予角色")
+        person = session.get_one(Person, grant.person_id)  # (an inactive person keeps it but cannot act)
         given = [r for r in grant.roles if r not in person.roles]
         person.roles = [*person.roles, *given]
         person.updated_at = now

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,26 @@ def _add_person(person_id: str, roles: list[str], qualifications: list[dict[str,
             "active": active,
         }
     )
-    domain.import_people([record], actor="test", now=NOW)
+    _import_confirmed(record)
+
+
+def _import_confirmed(record: domain.PersonRecord) -> None:
+    """Import a person as the agency would: a deciding role is held until a director confirms it
+    through the link the import sent (the links need the web's signing key, set for the while)."""
+    from swflow.config.settings import get_settings
+    from swflow.domain.agency.grants import confirm_grant, import_people_held
+
+    saved = os.environ.get("SWFLOW_WEB_SECRET")
+    os.environ["SWFLOW_WEB_SECRET"] = saved or "test-secret-" + "g" * 32
+    get_settings.cache_clear()
+    try:
+        report = import_people_held([record], "test", NOW)
+        for url in report.links[:1]:  # one director's confirmation is enough
+            confirm_grant(url.rsplit("/", 1)[1], NOW)
+    finally:
+        if saved is None:
+            os.environ.pop("SWFLOW_WEB_SECRET")
+        get_settings.cache_clear()
 
 
 CERTIFICATE = {"kind": "certificate", "level": "社会工作师", "number": "SW-2020-0100"}
