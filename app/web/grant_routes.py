@@ -4,8 +4,6 @@ POST of that page (a token bound to the page), recorded as the director's act th
 
 from __future__ import annotations
 
-import hmac
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +14,7 @@ from swflow.domain.agency.grants import ROLE_WORDS, GrantLink, confirm_grant, op
 from swflow.domain.people.accounts import SignedIn
 
 from .door import act, signed_in
-from .link_routes import PRIVATE, page_token
+from .link_routes import PRIVATE, page_token, stale_page
 from .pages import render, sentence_page
 
 __all__ = ["ROUTES"]
@@ -27,20 +25,13 @@ def _private(response: Response) -> Response:
     return response
 
 
-def _page(
-    request: Request, grant: GrantLink, token: str, me: SignedIn | None, error: str = "", status: int = 200
-) -> Response:
-    roles = "、".join(ROLE_WORDS.get(r, r) for r in grant.roles)
+def _roles(grant: GrantLink) -> str:
+    return "、".join(ROLE_WORDS.get(r, r) for r in grant.roles)
+
+
+def _page(request: Request, grant: GrantLink, token: str, me: SignedIn | None) -> Response:
     page = render(
-        request,
-        "grant.html",
-        me,
-        status,
-        grant=grant,
-        roles=roles,
-        token=token,
-        page_token=page_token(token),
-        error=error,
+        request, "grant.html", me, grant=grant, roles=_roles(grant), token=token, page_token=page_token(token)
     )
     return _private(page)
 
@@ -59,14 +50,13 @@ async def grant_confirm(request: Request) -> Response:
     token = str(request.path_params["token"])
     form = await request.form()
     me = await signed_in(request)
-    if not hmac.compare_digest(str(form.get("page") or "").encode(), page_token(token).encode()):
-        return sentence_page(request, "请求已失效", "缺少或不符的页面令牌：请重新打开消息中的链接后再确认。", me, 403)
+    if (stale := stale_page(request, form, token, me)) is not None:
+        return stale
     try:
         grant = await act(None, confirm_grant, token, system_clock(), me.person_id if me else None, door="link")
     except RefusedError as refused:
         return _private(sentence_page(request, "不能确认", str(refused), me, 403))
-    roles = "、".join(ROLE_WORDS.get(r, r) for r in grant.roles)
-    sentence = f"{grant.director_name}，已确认：{grant.person_name}（{grant.person_id}）现在持有 {roles} 角色。"
+    sentence = f"{grant.director_name}，已确认：{grant.person_name}（{grant.person_id}）现在持有 {_roles(grant)} 角色。"
     return _private(sentence_page(request, "已确认角色授予", sentence, me))
 
 

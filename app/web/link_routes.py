@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +25,7 @@ from .door import act, signed_in
 from .gate_routes import LATER, read_comment, resume_decided
 from .pages import render, sentence_page
 
-__all__ = ["ROUTES", "page_token"]
+__all__ = ["ROUTES", "PRIVATE", "page_token", "stale_page"]
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}  # the token stays off logs and caches
 
@@ -36,6 +37,13 @@ def page_token(token: str) -> str:
         raise SwflowError("尚未生成签名密钥：请先运行 `swflow serve`")
     key = secret.get_secret_value().encode()
     return hmac.new(key, b"swflow-link-page:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def stale_page(request: Request, form: Any, token: str, me: SignedIn | None) -> Response | None:
+    """The refusal of a POST whose page token is missing or not this link's, or None when it fits."""
+    if hmac.compare_digest(str(form.get("page") or "").encode(), page_token(token).encode()):
+        return None
+    return sentence_page(request, "请求已失效", "缺少或不符的页面令牌：请重新打开消息中的链接后再确认。", me, 403)
 
 
 def _refused(request: Request, refused: LinkRefused, me: SignedIn | None) -> Response:
@@ -68,8 +76,8 @@ async def link_decide(request: Request) -> Response:
     token = str(request.path_params["token"])
     form = await request.form()
     me = await signed_in(request)
-    if not hmac.compare_digest(str(form.get("page") or "").encode(), page_token(token).encode()):
-        return sentence_page(request, "请求已失效", "缺少或不符的页面令牌：请重新打开消息中的链接后再确认。", me, 403)
+    if (stale := stale_page(request, form, token, me)) is not None:
+        return stale
     by = me.person_id if me else None
     now = system_clock()
     try:

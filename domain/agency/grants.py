@@ -18,6 +18,7 @@ from swflow.config.errors import RefusedError
 from swflow.config.settings import get_settings
 from swflow.db import PEOPLE_STREAM, append_event, unit_of_work
 from swflow.db.tables import Person
+from swflow.domain.deadlines.records import record_context
 from swflow.domain.outbox import enqueue
 from swflow.domain.people.links import OpenedLink, issue_link, link_url, open_link, refusals_recorded, use_link
 from swflow.domain.people.records import PersonRecord, decision_grants, get_person, write_people
@@ -63,9 +64,7 @@ def import_people_held(records: list[PersonRecord], actor: str, now: datetime) -
                     recipient=director,
                     template="roles_grant_requested",
                     context={
-                        "project_id": "",
-                        "project_name": "",
-                        "community": "",
+                        **record_context(None),  # agency-wide: no project
                         "link": url,
                         "person": person_id,
                         "roles": "、".join(ROLE_WORDS[r] for r in roles),

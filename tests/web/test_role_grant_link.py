@@ -3,6 +3,8 @@ opening it grants nothing; the page's button does, once, recorded as the directo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,16 +18,19 @@ from swflow.domain.agency.grants import import_people_held
 from swflow.domain.people.records import list_people
 
 from ..unit._support import DIRECTOR, NOW, WORKER
+from .conftest import PHONE
 
 
 @pytest.mark.browser
 def test_the_director_confirms_the_role_on_the_link_page(
-    web: str, people: list[domain.PersonRecord], page: Any
+    web: str, people: list[domain.PersonRecord], page: Any, shots: Callable[..., Path]
 ) -> None:
     promoted = next(p for p in people if p.id == WORKER).model_copy(update={"roles": ["worker", "supervisor"]})
     [url] = import_people_held([promoted], "cli:operator", NOW).links
     path = "/" + url.split("/", 3)[3]
+    page.set_viewport_size(PHONE)
     page.goto(web + path)
+    shots(page, "grant-phone")
     assert "确认角色授予" in page.title() and "cli:operator" in page.content() and "督导" in page.content()
     roles = {p["id"]: p["roles"] for p in list_people()}
     assert roles[WORKER] == ["worker"]  # opening the page gave nothing
@@ -35,7 +40,11 @@ def test_the_director_confirms_the_role_on_the_link_page(
     assert {p["id"]: p["roles"] for p in list_people()}[WORKER] == ["worker", "supervisor"]
     with read_session() as session:
         [event] = session.execute(select(Event).where(Event.kind == "people.roles_granted")).scalars()
-        assert (event.actor, event.via["door"], event.payload["roles"]) == (DIRECTOR, "link", ["supervisor"])
+        assert (event.actor, (event.via or {}).get("door"), event.payload["roles"]) == (
+            DIRECTOR,
+            "link",
+            ["supervisor"],
+        )
     again = httpx.get(web + path)
     assert again.status_code == 403 and "只能用一次" in again.text
     forged = httpx.post(web + path, data={"page": "0" * 64})
