@@ -8,8 +8,10 @@ and has no events: each is a `RecordBreak` naming the table and key (or the stre
 Chinese. The database file itself is checked first (`PRAGMA integrity_check` on SQLite; on
 PostgreSQL every row of every table is read, which fails on a damaged page).
 
-What is compared is listed in `COMPARED` (the property test mutates exactly those cells). Rows of
-the quality and registry tables are checked for their stream only, their columns not yet.
+What is compared is listed in `COMPARED` (the property test mutates exactly those cells). The
+agency's records (quality and registry) are compared with the seal their latest event carries
+(`db.seals`, `archive.record_seals`): every column but the sweep's bookkeeping, their own rows and
+the rows that belong to them.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Text, inspect, select, text, type_coerce
+from sqlalchemy import Text, inspect, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
+from swflow.archive.record_seals import check_seals
 from swflow.db.chain import canonical_json
-from swflow.db.journal import stream_title
+from swflow.db.journal import MESSAGES_STREAM, stream_title
 from swflow.db.quality_tables import Complaint, Incident, SupervisionSession
 from swflow.db.registry_tables import Organisation, Referral, ResourceLink, ServedPerson, Volunteer
 from swflow.db.tables import (
@@ -121,7 +124,7 @@ def _events(session: Session) -> dict[str, list[dict[str, Any]]]:
     by_stream: dict[str, list[dict[str, Any]]] = defaultdict(list)
     rows = session.execute(
         select(Event.stream, Event.seq, Event.kind, Event.actor, Event.at, type_coerce(Event.payload, Text))
-        .where(Event.stream.like("project:%"))
+        .where(or_(Event.stream.like("project:%"), Event.stream == MESSAGES_STREAM))
         .order_by(Event.stream, Event.seq)
     )
     for stream, seq, kind, actor, at, payload in rows:
@@ -160,6 +163,7 @@ def verify_records(session: Session) -> list[RecordBreak]:
     unreadable: list[RecordBreak] = []
     projects = {p.id: p for p in _load(session, Project, unreadable)}
     breaks = unreadable + _streams(session, projects)
+    breaks += [RecordBreak(place, reason) for place, reason in check_seals(session)]
     events = _events(session)
     stages = {s.id: s for s in _load(session, Stage, breaks)}
     rows: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
@@ -171,10 +175,14 @@ def verify_records(session: Session) -> list[RecordBreak]:
         (GateDecision, "gate_decisions"),
         (OutboxMessage, "outbox"),
     )
+    agency_messages: list[OutboxMessage] = []
     for model, name in models:
         for row in _load(session, model, breaks):
-            if row.project_id is not None:  # an agency-wide message belongs to no project
+            if row.project_id is not None:
                 rows[name][row.project_id].append(row)
+            else:  # a message that belongs to no project
+                agency_messages.append(row)
+    breaks += _agency_messages(agency_messages, events.get(MESSAGES_STREAM, []))
     for project_id in sorted(set(projects) | {p for table in rows.values() for p in table}):
         project = projects.get(project_id)
         if project is None:
@@ -190,6 +198,20 @@ def verify_records(session: Session) -> list[RecordBreak]:
             check.fail("events", project_id, f"事件内容缺项或类型不符（事件被改动），无法与记录比对：{exc!r}")
         breaks += check.breaks
     return breaks
+
+
+def _agency_messages(messages: list[OutboxMessage], events: list[dict[str, Any]]) -> list[RecordBreak]:
+    """Messages of no project against the `messages` stream. Its events began with this release:
+    a message queued before its first event has none to be compared with."""
+    if not events:
+        return []
+    since = datetime.fromisoformat(events[0]["at"])
+    check = _AgencyMessages(events)
+    try:
+        check._messages([m for m in messages if m.created_at >= since])
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        check.fail("events", MESSAGES_STREAM, f"事件内容缺项或类型不符（事件被改动），无法与记录比对：{exc!r}")
+    return check.breaks
 
 
 class _ProjectCheck:
@@ -363,3 +385,13 @@ class _ProjectCheck:
                 or item.submission_id != self._latest.get(item.id)
             ):
                 self.fail("work_items", item.id, "所记的提交不是这项任务最近的一次提交")
+
+
+class _AgencyMessages(_ProjectCheck):
+    """The message check of a project, run on the notifications that belong to none."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events, self.breaks = events, []
+
+    def fail(self, table: str, key: object, reason: str) -> None:
+        self.breaks.append(RecordBreak(f"机构通知 表 {table} #{key}", reason))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from swflow.config.errors import ArchiveNotInitialisedError, StorageError
 from swflow.config.settings import get_settings
+from swflow.db.seals import ArchiveSession
 
 __all__ = [
     "after_fork",
@@ -165,7 +166,7 @@ def _storage_errors(url: str) -> Iterator[None]:
 def unit_of_work(url: str | None = None) -> Iterator[Session]:
     """One write transaction: commit on success, roll everything back on any error."""
     url = _url(url)
-    session = sessionmaker(engine_for(url), expire_on_commit=False)()
+    session = sessionmaker(engine_for(url), class_=ArchiveSession, expire_on_commit=False)()
     try:
         with _storage_errors(url), session.begin():
             yield session

@@ -25,9 +25,11 @@ __all__ = [
     "stream_title",
     "project_stream",
     "PEOPLE_STREAM",
+    "MESSAGES_STREAM",
 ]
 
 PEOPLE_STREAM = "people"
+MESSAGES_STREAM = "messages"  # the queued-message events of notifications that belong to no project
 
 # The door the current act came through (DESIGN "Doors"): set by the door, read by every event.
 _door: ContextVar[dict[str, Any] | None] = ContextVar("swflow_door", default=None)
@@ -184,6 +186,7 @@ def verify_stream(session: Session, stream: str) -> ChainBreak | None:
 STREAM_KINDS = {
     "project": "项目",
     "people": "人员名册",
+    "messages": "机构通知（不属于任何项目的通知）",
     "archive": "档案库（备份与恢复）",
     "quality": "质量管理（督导覆盖、证书、风险制度）",
     "complaint": "投诉",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from swflow.config.calendar import next_working_morning
 from swflow.config.settings import get_settings
 from swflow.db.engine import unit_of_work
-from swflow.db.journal import append_event, project_stream
+from swflow.db.journal import MESSAGES_STREAM, append_event, project_stream
 from swflow.db.tables import OutboxMessage, Person, Project
 
 __all__ = [
@@ -68,10 +68,10 @@ def enqueue(
             )
         )
         added += 1
-    if added and project_id:
+    if added:
         append_event(
             session,
-            project_stream(project_id),
+            project_stream(project_id) if project_id else MESSAGES_STREAM,
             "message.queued",
             actor="swflow",
             at=now,
@@ -81,7 +81,7 @@ def enqueue(
                 "template": template,
                 "channels": added,
             },
-            flow_run_id=_flow_run_id(session, project_id),
+            flow_run_id=_flow_run_id(session, project_id) if project_id else None,
         )
     return added
 

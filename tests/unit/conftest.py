@@ -45,8 +45,14 @@ def _migrated_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_archive: Path) -> Iterator[Path]:
-    """A fresh SWFLOW_HOME with a migrated SQLite archive (a copy); no other SWFLOW_* setting leaks in."""
+def archive_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_archive: Path, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """A fresh SWFLOW_HOME with a migrated SQLite archive (a copy); no other SWFLOW_* setting leaks in.
+
+    Afterwards the archive must still agree with itself (every chain intact, every record as its events
+    and seals say), unless the test changes it behind the acts' back on purpose (`tampers`): every act a
+    unit test runs is thereby checked for leaving a record its events do not account for."""
     for name in [n for n in os.environ if n.startswith("SWFLOW_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("SWFLOW_HOME", str(tmp_path))
@@ -57,7 +63,18 @@ def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_arch
     ):
         source.backup(copy_)
     yield tmp_path
+    if request.node.get_closest_marker("tampers") is None and (tmp_path / "archive.db").exists():
+        _agrees_with_itself(f"sqlite:///{tmp_path / 'archive.db'}")
     get_settings.cache_clear()
+
+
+def _agrees_with_itself(url: str) -> None:
+    from swflow.archive.integrity import verify_records
+
+    with db.read_session(url) as session:
+        found = [f"{s}: {b.reason}" for s, b in db.verify_all(session) if b is not None]
+        found += [str(b) for b in verify_records(session)]
+    assert found == [], f"the test left an archive that disagrees with its events: {found[:5]}"
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ def test_chain_of_a_real_project_is_intact(awaiting_assessment: str) -> None:
     assert _verify(awaiting_assessment) is None
 
 
+@pytest.mark.tampers
 def test_edited_event_payload_is_detected(awaiting_assessment: str) -> None:
     stream = db.project_stream(awaiting_assessment)
     with unit_of_work() as session:
@@ -67,6 +68,7 @@ def test_edited_event_payload_is_detected(awaiting_assessment: str) -> None:
     assert "被修改" in found.reason
 
 
+@pytest.mark.tampers
 def test_deleted_last_event_is_detected_by_the_stream_head(awaiting_assessment: str) -> None:
     stream = db.project_stream(awaiting_assessment)
     with unit_of_work() as session:
@@ -80,6 +82,7 @@ def test_deleted_last_event_is_detected_by_the_stream_head(awaiting_assessment: 
     assert "末尾事件被删除" in found.reason
 
 
+@pytest.mark.tampers
 def test_tampering_with_one_project_leaves_others_intact(launch: Callable[..., str], awaiting_assessment: str) -> None:
     other = launch()
     with unit_of_work() as session:

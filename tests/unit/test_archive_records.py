@@ -39,12 +39,14 @@ def decided(awaiting_assessment: str) -> str:
     return awaiting_assessment
 
 
+@pytest.mark.tampers
 def test_an_event_payload_that_is_not_json_is_a_named_break(decided: str, capsys: pytest.CaptureFixture[str]) -> None:
     _sql("UPDATE events SET payload = '{\"stage\": ' WHERE stream = :s AND seq = 2", s=f"project:{decided}")
     code, out = _verify(capsys, decided)
     assert code == 3 and "第 2 个事件" in out and "JSON" in out
 
 
+@pytest.mark.tampers
 def test_the_last_event_deleted_with_its_head_moved_back_is_caught(
     decided: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -71,6 +73,7 @@ def test_the_last_event_deleted_with_its_head_moved_back_is_caught(
     assert code == 3 and "gate_decisions" in out and "没有记录它的审核事件" in out
 
 
+@pytest.mark.tampers
 def test_a_project_with_every_event_and_its_head_deleted_is_caught(
     decided: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -82,6 +85,7 @@ def test_a_project_with_every_event_and_its_head_deleted_is_caught(
     assert code == 3 and "没有任何事件" in out
 
 
+@pytest.mark.tampers
 def test_edited_case_notes_are_caught_by_the_hash_their_event_carries(
     decided: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -98,6 +102,7 @@ def test_edited_case_notes_are_caught_by_the_hash_their_event_carries(
         ("DELETE FROM gate_decisions WHERE project_id = :p", "行被删除"),
     ],
 )
+@pytest.mark.tampers
 def test_a_forged_or_deleted_decision_is_caught(
     decided: str, statement: str, words: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,6 +111,7 @@ def test_a_forged_or_deleted_decision_is_caught(
     assert code == 3 and "gate_decisions" in out and words in out
 
 
+@pytest.mark.tampers
 def test_the_status_a_page_shows_is_checked_too(decided: str, capsys: pytest.CaptureFixture[str]) -> None:
     _sql("UPDATE stages SET status = 'approved' WHERE project_id = :p AND key = 'assessment'", p=decided)
     code, out = _verify(capsys, decided)
@@ -145,6 +151,7 @@ def test_random_overwrites_of_the_file_are_found_or_refused_never_a_traceback(
     assert damaged >= 5  # most random pages hold data: the test did damage the file
 
 
+@pytest.mark.tampers
 def test_a_file_that_is_no_database_is_a_sentence(decided: str, capsys: pytest.CaptureFixture[str]) -> None:
     path = Path(get_settings().archive_url.removeprefix("sqlite:///"))
     engine_for(get_settings().archive_url).dispose()

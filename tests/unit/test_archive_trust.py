@@ -36,18 +36,21 @@ def test_a_clean_archive_verifies(awaiting_assessment: str, capsys: pytest.Captu
     assert code == 0 and "哈希链完整" in out, out
 
 
+@pytest.mark.tampers
 def test_an_edited_event_is_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
     _sql("UPDATE events SET actor = 'someone.else' WHERE stream = :s AND seq = 3", s=_stream(awaiting_assessment))
     code, out = _verify(awaiting_assessment, capsys)
     assert code == 3 and "第 3 个事件" in out and "被修改" in out
 
 
+@pytest.mark.tampers
 def test_a_deleted_event_is_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
     _sql("DELETE FROM events WHERE stream = :s AND seq = 3", s=_stream(awaiting_assessment))
     code, out = _verify(awaiting_assessment, capsys)
     assert code == 3 and "第 4 个事件" in out
 
 
+@pytest.mark.tampers
 def test_an_inserted_event_is_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
     stream = _stream(awaiting_assessment)
     rows = _rows(stream)
@@ -63,6 +66,7 @@ def test_an_inserted_event_is_named(awaiting_assessment: str, capsys: pytest.Cap
     assert code == 3 and "第 3 个事件" in out
 
 
+@pytest.mark.tampers
 def test_reordered_events_are_named(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
     stream = _stream(awaiting_assessment)
     _sql("UPDATE events SET seq = -1 WHERE stream = :s AND seq = 3", s=stream)
@@ -72,6 +76,7 @@ def test_reordered_events_are_named(awaiting_assessment: str, capsys: pytest.Cap
     assert code == 3 and "第 3 个事件" in out
 
 
+@pytest.mark.tampers
 def test_a_truncated_chain_is_caught_by_its_head(awaiting_assessment: str, capsys: pytest.CaptureFixture[str]) -> None:
     stream = _stream(awaiting_assessment)
     last = max(r[0] for r in _rows(stream))
@@ -109,6 +114,7 @@ def test_due_for_review_cli_prints_nothing_due_for_a_running_project(
     assert "没有超过保管期限的档案" in capsys.readouterr().out
 
 
+@pytest.mark.tampers
 def test_the_whole_archive_verify_names_a_tampered_agency_record(
     awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,6 +139,7 @@ def test_the_whole_archive_verify_names_a_tampered_agency_record(
     assert main(["archive", "verify", awaiting_assessment]) == 0  # the project's own chain is intact
 
 
+@pytest.mark.tampers
 def test_a_record_chain_emptied_of_events_is_caught_by_its_head(
     awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

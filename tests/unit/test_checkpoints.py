@@ -80,6 +80,7 @@ def _rewrite_actor(project: str, kind: str, actor: str) -> int:
         return target.seq
 
 
+@pytest.mark.tampers
 def test_a_rewritten_actor_with_every_hash_recomputed_is_named(signed: str, capsys: pytest.CaptureFixture[str]) -> None:
     seq = _rewrite_actor(signed, "gate.decided", "chen.director")
     code, out = _run(capsys, "archive", "verify", signed)

@@ -88,6 +88,7 @@ def test_init_in_a_read_only_home_says_so(locked_home: Path, capsys: pytest.Capt
     assert "不可写" in err and "Traceback" not in err
 
 
+@pytest.mark.tampers
 def test_a_damaged_archive_is_named_as_damaged(archive_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (archive_home / "archive.db").write_bytes(b"this is not a database" * 100)
     assert main(["status"]) == 1
