@@ -135,6 +135,15 @@ def examine_file(path: Path, chains: bool = True) -> ArchiveCopy:
 
 
 def _check_out(out: Path) -> None:
+    """Refuse, before anything is read or written, an --out that would write somewhere else; a path
+    the system cannot even look at (a name too long, a loop of links) is bad input too."""
+    try:
+        _check_out_path(out)
+    except OSError as exc:
+        raise FormError(f"--out：{str(out)[:80]} 路径无效（{os_error_text(exc)}）", [("--out", "有效的路径")]) from exc
+
+
+def _check_out_path(out: Path) -> None:
     def refuse(why: str) -> FormError:
         return FormError(f"--out：{out} {why}，没有写入任何内容", [("--out", why)])
 

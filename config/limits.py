@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swflow.config.errors import FormError
+from swflow.config.errors import FormError, os_error_text
 
 __all__ = [
     "InputLimits",
@@ -128,11 +128,15 @@ def read_input_file(path: str | Path, flag: str, limits: InputLimits | None = No
     limits = limits or get_limits()
     file = Path(path)
     where = f"{flag}：{path}" if flag else str(path)
-    if not file.exists():
+    try:
+        exists, is_dir, is_file = file.exists(), file.is_dir(), file.is_file()
+    except OSError as exc:  # a name too long, a loop of links: the path itself is wrong
+        raise _refuse(where, "有效的文件路径", f"路径无效（{os_error_text(exc)}）") from exc
+    if not exists:
         raise _refuse(where, "文件必须存在", "文件不存在")
-    if file.is_dir():
+    if is_dir:
         raise _refuse(where, "必须是文件", "是目录，不是文件")
-    if not file.is_file():
+    if not is_file:
         raise _refuse(where, "必须是普通文件", "不是普通文件（设备、管道等不能作为输入）")
     try:
         with file.open("rb") as handle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +26,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     env_file = settings.home / "swflow.env"
+    if settings.home.exists() and not settings.home.is_dir():
+        raise FormError(f"--home：{settings.home} 已存在且不是目录", [("--home", "须是目录")])
     try:
         settings.home.mkdir(parents=True, exist_ok=True)
         if not env_file.exists():
@@ -38,6 +41,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         env_file.chmod(0o600)
         ensure_api_secret(settings)  # the Prefect API's password and the web's signing key, made once
     except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP):  # the path itself is wrong: bad input
+            where = str(settings.home)[:80]
+            raise FormError(
+                f"--home：{where} 路径无效（{os_error_text(exc)}）", [("--home", "有效的目录路径")]
+            ) from exc
         raise StorageError(f"SWFLOW_HOME {settings.home} 不可写：{os_error_text(exc)}") from exc
     db.migrate()
     from swflow.archive.checkpoints import ensure_key, write_checkpoint

@@ -4,11 +4,14 @@ acts once the archive's schema is known to be current."""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from swflow.config.clock import SHANGHAI, system_clock
-from swflow.config.errors import FormError
+from swflow.config.errors import FormError, StorageError, os_error_text
 
 __all__ = ["domain_acts", "print_json", "parse_now", "read_data_file"]
 
@@ -45,3 +48,30 @@ def domain_acts() -> Any:
 
     db.ensure_current()
     return domain
+
+
+def writable_file(path: str, flag: str = "--out") -> Path:
+    """The output file, or bad input (exit 2) before anything is recorded."""
+    out = Path(path)
+    try:
+        odd = out.is_symlink() or (out.exists() and not out.is_file())
+        parent = out.absolute().parent.is_dir()
+    except OSError as exc:  # a name too long, a loop of links: the path itself is wrong
+        raise FormError(f"{flag}：{path[:80]} 路径无效（{os_error_text(exc)}）", [(flag, "有效的文件路径")]) from exc
+    if odd:
+        raise FormError(f"{flag}：{path} 是目录、符号链接或设备：请给出一个普通文件的路径", [(flag, "普通文件路径")])
+    if not parent:
+        raise FormError(f"{flag}：{path} 的上级目录不存在", [(flag, "上级目录须存在")])
+    return out
+
+
+def write_file(out: Path, text: str, flag: str = "--out") -> None:
+    """Beside the target first, then moved over it: a full disk leaves the old file, not half a new one."""
+    handle, staging = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.absolute().parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(staging, out)
+    except OSError as exc:
+        Path(staging).unlink(missing_ok=True)
+        raise StorageError(f"{flag}：没有写成 {out}：{os_error_text(exc)}") from exc

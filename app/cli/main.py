@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -258,7 +259,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return 141  # 128 + SIGPIPE, as a shell reports a reader that closed the pipe
     except OSError as exc:
         print(f"错误：{os_error_text(exc)}", file=sys.stderr)
-        return 1
+        # a path no file can have (a name too long, a loop of links, a file used as a folder) is the
+        # caller's input, not the machine's trouble
+        return 2 if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR) else 1
     except KeyboardInterrupt:
         return 130
     except Exception:  # the last line of defence: say it is ours, keep the trace

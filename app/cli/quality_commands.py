@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
+from swflow.app.cli.common import writable_file, write_file
 from swflow.config.clock import local_text, system_clock
 from swflow.config.errors import FormError
 
@@ -198,9 +198,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
         staffing = q.staffing_report(now)
         _json(staffing) if args.json else print_quality_report({"staffing": staffing})
         return 0
+    html = writable_file(args.html, "--html") if args.html else None  # bad input before the report is built
     report = q.quality_report(now, _date(args.start, "--from"), _date(args.end, "--to"))
-    if args.html:
-        Path(args.html).write_text(q.render_quality_html(report), encoding="utf-8")
+    if html is not None:
+        write_file(html, q.render_quality_html(report), "--html")
     if args.json:
         _json(report)
     else:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from swflow.app.cli import registry_views as views
+from swflow.app.cli.common import writable_file, write_file
 from swflow.config.clock import SHANGHAI, system_clock
-from swflow.config.errors import FormError, RefusedError, StorageError, os_error_text
+from swflow.config.errors import FormError, RefusedError
 
 __all__ = ["cmd_registry", "cmd_referral"]
 
@@ -88,9 +88,9 @@ def _person(reg: Any, args: argparse.Namespace) -> int:
         print(f"服务对象 #{args.id} {'已加入' if joined else '早已在'}项目 {args.project}")
         return 0
     if command == "export":
-        out = _writable(args.out)
+        out = writable_file(args.out)
         data = reg.export_person(args.id, args.by, now)
-        _write(out, json.dumps(data, ensure_ascii=False, indent=1))
+        write_file(out, json.dumps(data, ensure_ascii=False, indent=1))
         chain = "完整" if data["chain_intact"] else "有问题"
         print(f"已导出服务对象 #{data['id']} 的全部个人信息：{out}（事件链{chain}）")
         return 0
@@ -132,36 +132,11 @@ def _volunteer(reg: Any, args: argparse.Namespace) -> int:
         return _show(args, reg.list_volunteers(args.by), views.print_volunteers)
     if command == "hours":
         return _show(args, reg.volunteer_record(args.id, args.by), views.print_hours)
-    out = _writable(args.out)  # checked before the act, so no certificate is recorded without its file
+    out = writable_file(args.out)  # checked before the act, so no certificate is recorded without its file
     issued = reg.issue_certificate(args.id, args.by, now)
-    _write(out, issued.pop("html"))
+    write_file(out, issued.pop("html"))
     issued["path"] = str(out)
     return _show(args, issued, views.print_certificate)
-
-
-def _writable(path: str) -> Path:
-    """The output file, or bad input (exit 2) before anything is recorded."""
-    out = Path(path)
-    if out.is_symlink() or (out.exists() and not out.is_file()):
-        raise FormError(f"--out：{path} 是目录、符号链接或设备：请给出一个普通文件的路径", [("--out", "普通文件路径")])
-    if not out.absolute().parent.is_dir():
-        raise FormError(f"--out：{path} 的上级目录不存在", [("--out", "上级目录须存在")])
-    return out
-
-
-def _write(out: Path, text: str) -> None:
-    """Beside the target first, then moved over it: a full disk leaves the old file, not half a new one."""
-    import os
-    import tempfile
-
-    handle, staging = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.absolute().parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(staging, out)
-    except OSError as exc:
-        Path(staging).unlink(missing_ok=True)
-        raise StorageError(f"--out：没有写成 {out}：{os_error_text(exc)}") from exc
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
