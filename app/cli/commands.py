@@ -70,7 +70,7 @@ def cmd_people(args: argparse.Namespace) -> int:
             print(f"{p['id']:<16} {p['name']:<8} {'、'.join(p['roles'])}  通知渠道 {p['channels']}")
         return 0
     if args.people_command in ("invite", "reset-password"):
-        from swflow.app.cli.main import os_user
+        from swflow.app.cli.common import os_user
         from swflow.config.settings import ensure_api_secret
         from swflow.domain.agency import invite_person
 
@@ -86,7 +86,7 @@ def cmd_people(args: argparse.Namespace) -> int:
         people_file = arch.PeopleFile.model_validate(data)
     except ValidationError as exc:
         raise _people_error(exc, data, args.file) from exc
-    from swflow.app.cli.main import os_user
+    from swflow.app.cli.common import os_user
     from swflow.domain.agency.grants import ROLE_WORDS, import_people_held
 
     report = import_people_held(people_file.people, f"cli:{os_user()}", system_clock())

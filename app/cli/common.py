@@ -3,6 +3,7 @@ acts once the archive's schema is known to be current."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import tempfile
@@ -75,3 +76,11 @@ def write_file(out: Path, text: str, flag: str = "--out") -> None:
     except OSError as exc:
         Path(staging).unlink(missing_ok=True)
         raise StorageError(f"{flag}：没有写成 {out}：{os_error_text(exc)}") from exc
+
+
+def os_user() -> str:
+    """The operating-system user running this command (the uid when the system has no name for it)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from swflow.app.cli import registry_cli
+from swflow.app.cli.common import os_user
 from swflow.app.cli.quality_cli import add_quality_commands
 from swflow.app.cli.run_commands import add_run_commands
 from swflow.config.limits import record_id
@@ -199,16 +200,6 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - kept open until exit
-
-
-def os_user() -> str:
-    """The operating-system user running this command (the uid when the system has no name for it)."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
 
 
 PRIVATE_UMASK = 0o077  # what swflow writes (archive, WAL, logs, Prefect's folder, exports) only its owner reads

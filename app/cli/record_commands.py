@@ -50,7 +50,7 @@ def _archive_files(args: argparse.Namespace) -> int:
         return 0
     if args.archive_command == "import":
         data = read_data_file(args.file, "archive import")
-        from swflow.app.cli.main import os_user
+        from swflow.app.cli.common import os_user
 
         project_id, trust = import_project(data, f"cli:{os_user()}", system_clock())
         print(f"已导入项目 {project_id}，事件链校验通过；{trust.reason}")
@@ -95,7 +95,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _archive_copies(args: argparse.Namespace) -> int:
     """`backup` (while serve writes) and `restore` (into a home with no archive yet): SQLite only."""
-    from swflow.app.cli.main import os_user
+    from swflow.app.cli.common import os_user
     from swflow.archive.backup import backup_archive, restore_archive
 
     if args.archive_command == "backup":
@@ -118,7 +118,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if args.archive_command in ("backup", "restore"):
         return _archive_copies(args)
     if args.archive_command == "checkpoint":
-        from swflow.app.cli.main import os_user
+        from swflow.app.cli.common import os_user
         from swflow.archive.checkpoints import write_checkpoint
 
         domain_acts()

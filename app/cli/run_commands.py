@@ -22,7 +22,7 @@ def add_run_commands(sub: Any, add: Adder) -> None:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from swflow.app.cli.main import os_user
+    from swflow.app.cli.common import os_user
     from swflow.flows.recovery import recover_project
 
     recovered = recover_project(args.project, actor=f"cli:{os_user()}", force=args.force)

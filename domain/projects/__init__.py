@@ -2,7 +2,8 @@
 decisions, escalation of late work, the project's run (recovery), and the read models of status."""
 
 from .drafts import discard_draft, save_draft, submit_work_item
-from .gates import Decided, claim_gate, delegate_gate, gate_summary, record_decision
+from .gate_view import gate_summary
+from .gates import Decided, claim_gate, delegate_gate, record_decision
 from .launch import LaunchPlan, LaunchRequest, prepare_launch, record_launch
 from .queries import inbox, list_projects, project_events, project_status, undelivered_decisions
 from .stages import GateOutcome, GateState, apply_gate_reply, close_project, open_stage, read_gate, remaining_stages

@@ -48,7 +48,6 @@ __all__ = [
     "claim_gate",
     "delegate_gate",
     "gate_context",
-    "gate_summary",
     "notify_approvers",
     "deciders",
 ]
@@ -325,10 +324,3 @@ def delegate_gate(project_id: str, stage_key: str, by: str, to: str, now: dateti
         if stage.status == StageStatus.AWAITING_DECISION:
             notify_approvers(session, project, stage, now)
         return stage.gate_step
-
-
-def gate_summary(project_id: str, stage_key: str) -> str:
-    """What is to be decided, for the Prefect UI (the read models live in gate_view.py)."""
-    from .gate_view import gate_summary as summary
-
-    return summary(project_id, stage_key)
