@@ -1,1 +1,2 @@
-"""Entry points for people: the `swflow` CLI (a web app later). Nothing imports app/."""
+"""The doors: the `swflow` CLI (`cli/`), the web app (`web/`), the embedded default (`serve/`).
+Nothing imports app/."""

@@ -174,9 +174,10 @@ def _play_stage(
     """Through the web pages: the worker fills every open item on its form page; each gate step's
     decider approves on the gate page (the first stage is returned once, then approved after the revision)."""
     from swflow.app.web.forms import from_data
+    from swflow.domain.projects.queries import pinned_forms
     from swflow.forms_spec import FormSpec
 
-    snapshot = _forms_snapshot(project_id)
+    snapshot = pinned_forms(project_id)
     revised = False
     while True:
         items = wait_until(f"阶段 {stage['key']} 开放", lambda: _open_items(project_id, stage["key"]))
@@ -199,14 +200,6 @@ def _play_stage(
             return
         revised = True
         wait_until("修改轮次开放", lambda: _stage(project_id, stage["key"])["round"] == 2)
-
-
-def _forms_snapshot(project_id: str) -> dict[str, Any]:
-    from swflow.db import read_session
-    from swflow.db.tables import Project
-
-    with read_session() as session:
-        return dict(session.get_one(Project, project_id).forms_snapshot)
 
 
 def _print_sign_ins(people: list[Any]) -> None:

@@ -1,4 +1,4 @@
-"""The one clock (DESIGN.md §6): deadline logic takes a Clock; SWFLOW_NOW overrides it."""
+"""The one clock (docs/architecture.md, contract 7): deadline logic takes a Clock; SWFLOW_NOW overrides it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one exception tree of swflow. The CLI maps each class to an exit code (DESIGN.md §9)."""
+"""The one exception tree of swflow. The CLI maps each class to an exit code (docs/architecture.md, contract 9)."""
 
 from __future__ import annotations
 

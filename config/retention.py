@@ -37,7 +37,7 @@ _QUALITY_EVENTS = (
     "stage.at_risk",
     "gate.input_refused",
     "work_item.reassigned",
-    # references to quality records (archive.quality) in a project's stream
+    # references to quality records (swflow.domain.quality) in a project's stream
     "supervision.",
     "incident.",
     "complaint.",
@@ -53,5 +53,5 @@ def event_category(kind: str, form_category: str | None = None) -> Category:
     if kind.startswith(("referral.", "follow_up.")):
         return "referral_followup"
     if kind.startswith(("person.", "consent.")):
-        return "service_object"  # the registry's person served joining a project (archive.registry)
+        return "service_object"  # the registry's person served joining a project (swflow.domain.registry)
     return "service_process"

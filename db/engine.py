@@ -1,4 +1,4 @@
-"""Engines and transactions. Every domain write is one `unit_of_work` (DESIGN.md §2)."""
+"""Engines and transactions. Every domain write is one `unit_of_work` (docs/architecture.md, contract 2)."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def _may(path: Path, mode: int) -> bool:
 
 
 def diagnose_archive(url: str) -> StorageError | None:
-    """Why a SQLite archive cannot be used, when the reason is the file or its folder (DESIGN.md §7:
+    """Why a SQLite archive cannot be used, when the reason is the file or its folder (docs/architecture.md, contract 9:
     everything lives under SWFLOW_HOME), not a missing archive; None when nothing is found."""
     path = _sqlite_path(url)
     if path is None or not path.parent.exists():

@@ -1,4 +1,4 @@
-"""The archive's tables. Domain state lives here; Prefect only keeps run states (DESIGN.md §2)."""
+"""The archive's tables. Domain state lives here; Prefect only keeps run states (docs/architecture.md, contract 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m flows.runner`: serve the service-project deployment (started by `swflow serve`)."""
+"""`python -m swflow.flows.runner`: serve the service-project deployment (started by `swflow serve`)."""
 
 from __future__ import annotations
 

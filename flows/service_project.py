@@ -51,7 +51,7 @@ def _pass_gate(ref: StageRef) -> str:
             pass  # the same key twice in one process: its stored reply came back; refuse it (new key)
         elif decision_id is None:
             waited_at.add(gate.pause_key)
-            # a description only, never pre-filled values (DESIGN.md §3)
+            # a description only, never pre-filled values (docs/architecture.md, contract 3)
             wanted = GateReply.with_initial_data(description=gate_summary(ref))
             reply = suspend_flow_run(wait_for_input=wanted, key=gate.pause_key, timeout=None)
             decision_id = reply.decision_id

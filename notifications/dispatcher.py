@@ -16,9 +16,8 @@ from datetime import timedelta
 
 from swflow.config.clock import Clock, system_clock
 from swflow.config.settings import get_settings
-from swflow.db.engine import read_session
-from swflow.db.tables import Person
 from swflow.domain.outbox.records import claim_next, record_delivery
+from swflow.domain.people import person_name
 from swflow.notifications.channels import AppriseSender, Sender
 from swflow.notifications.message_ids import id_line, with_message_id
 from swflow.notifications.render import render_message
@@ -45,12 +44,6 @@ def dispatcher_id() -> str:
     return f"{socket.gethostname()[:44]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def _recipient_name(person_id: str) -> str:
-    with read_session() as session:
-        person = session.get(Person, person_id)
-        return person.name if person else person_id
-
-
 def dispatch_once(
     sender: Sender | None = None,
     clock: Clock = system_clock,
@@ -72,7 +65,7 @@ def dispatch_once(
         context = {
             **message.context,
             "recipient_id": message.recipient_id,
-            "recipient_name": _recipient_name(message.recipient_id),
+            "recipient_name": person_name(message.recipient_id),
         }
         rendered = render_message(message.template, context)
         body = f"{rendered.body}\n\n{id_line(message.message_id)}"

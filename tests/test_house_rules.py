@@ -22,7 +22,7 @@ def _tool(name: str) -> str:
     return str(found)
 
 
-def test_layers_of_design_md_are_kept() -> None:
+def test_floors_of_the_house_are_kept() -> None:
     result = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 

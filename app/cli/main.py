@@ -1,4 +1,4 @@
-"""The `swflow` command. Exit codes: 0 ok, 2 bad input, 3 refused, 1 internal (DESIGN.md §9)."""
+"""The `swflow` command. Exit codes: 0 ok, 2 bad input, 3 refused, 1 internal (docs/architecture.md, contract 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The quality report at a terminal (the same dict is `--json`, and HTML via archive.quality)."""
+"""The quality report at a terminal (the same dict is `--json`, and HTML via swflow.domain.quality)."""
 
 from __future__ import annotations
 

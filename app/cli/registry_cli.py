@@ -1,5 +1,5 @@
 """`swflow registry person|org|volunteer …` and `swflow referral …` (§5.2, §6.2.2, §8.3.2, §8.3.4):
-the arguments, and thin handlers over archive.registry. Every act names `--by` (an archive person),
+the arguments, and thin handlers over swflow.domain.registry. Every act names `--by` (an archive person),
 so what they may see is decided, and what they did recorded."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The notification outbox: rows written with the act that causes them, sent later (DESIGN.md §5)."""
+"""The notification outbox: rows written with the act that causes them, sent later
+(docs/architecture.md, contract 6)."""
 
 from __future__ import annotations
 

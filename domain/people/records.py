@@ -189,6 +189,15 @@ def get_person(session: Session, person_id: str) -> Person:
     return person
 
 
+def person_name(person_id: str) -> str:
+    """How a message greets its recipient: the name on record, else the id."""
+    from swflow.db.engine import read_session
+
+    with read_session() as session:
+        person = session.get(Person, person_id)
+        return person.name if person else person_id
+
+
 def list_people() -> list[dict[str, Any]]:
     """Everyone on record, without their notification addresses (they hold tokens)."""
     from sqlalchemy import select

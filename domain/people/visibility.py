@@ -1,4 +1,4 @@
-"""Who may see a project's sensitive fields (DESIGN.md §8): its team and the agency's directors."""
+"""Who may see a project's sensitive fields (docs/architecture.md, contract 8): its team and the agency's directors."""
 
 from __future__ import annotations
 

@@ -348,3 +348,9 @@ def project_events(project_id: str) -> list[dict[str, Any]]:
             }
             for e in rows
         ]
+
+
+def pinned_forms(project_id: str) -> dict[str, Any]:
+    """The form specs the project was launched with (its snapshot), by form id."""
+    with read_session() as session:
+        return dict(session.get_one(Project, project_id).forms_snapshot)

@@ -1,6 +1,6 @@
 """What the archive knows of a project's run, and the acts that bring a stranded project back.
 
-The archive is the source of truth (DESIGN.md §2): a project that is running must have a live
+The archive is the source of truth (docs/architecture.md, contract 2): a project that is running must have a live
 flow run. When Prefect has lost it (no run, a run ended by something other than the flow, a run
 stuck or dead), the project gets a new run that starts from the archive's state; the old one is
 named in a `run.recovered` event and the manager is told.

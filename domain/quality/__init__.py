@@ -1,6 +1,6 @@
 """Quality management and service guarantees (§7.3–§7.5, §8.1): supervision, incidents,
 complaints, their actions, staffing and certificates. Each act is one transaction with its
-events and its outbox rows; deadlines escalate through archive.deadlines.sweep."""
+events and its outbox rows; deadlines escalate through the agency's sweep (swflow.domain.agency.sweep)."""
 
 from swflow.db import quality_tables as models
 from swflow.domain.quality.actions import ACTION_KINDS, ActionInput, complete_action, list_actions

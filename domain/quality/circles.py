@@ -1,4 +1,4 @@
-"""Who may read each quality record (§7.3 confidentiality; DESIGN.md §8 sensitive data)."""
+"""Who may read each quality record (§7.3 confidentiality; docs/architecture.md, contract 8 sensitive data)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may see a person's sensitive fields (DESIGN.md §8): the teams of the projects the person is
+"""Who may see a person's sensitive fields (docs/architecture.md, contract 8): the teams of the projects the person is
 in (manager, supervisor, workers), whoever registered them, and directors. Everyone else sees
 them masked. A project counts once the person is enrolled in it: naming an id in an activity
 record does not open anyone's file."""

@@ -135,11 +135,58 @@ def test_a_write_on_a_full_disk_is_a_sentence_and_keeps_nothing(
     assert list_people() == before
 
 
+@contextmanager
+def _prefect_api_that_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """A real HTTP server on 127.0.0.1 standing in for the Prefect API: it notes every request and
+    answers 503, so a run could only be made if swflow asked for one."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append(f"{self.command} {self.path}")
+            self.send_response(503)
+            self.end_headers()
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SWFLOW_PREFECT_PORT", str(server.server_address[1]))
+    get_settings.cache_clear()
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_launch_refused_on_a_full_disk_asks_the_server_for_no_run(
+    full_disk: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The project is recorded before its run is created: when the archive cannot take it, no run
+    is made that would have no project (issue 21)."""
+    argv = ["launch", "elderly-care", "--name", "满盘", "--community", "幸福社区", "--manager", "zhou.pm",
+            "--supervisor", "li.supervisor", "--worker", "wang.worker"]  # fmt: skip
+    before = rows()
+    with _prefect_api_that_records(monkeypatch) as seen:
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "磁盘已满" in err and "Traceback" not in err
+    assert [r for r in seen if r.startswith("POST")] == []  # no flow run asked for
+    assert rows() == before and domain.list_projects() == []
+
+
 def test_a_reader_that_closes_the_pipe_gets_no_traceback(project_id: str, archive_home: Path) -> None:
     """`swflow status | head`: the reader goes away before swflow writes a line."""
-    env = {**os.environ, "SWFLOW_HOME": str(archive_home), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "SWFLOW_HOME": str(archive_home)}
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", "status"],
+        [sys.executable, "-c", "import sys; from swflow.app.cli import main; sys.exit(main())", "status"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

@@ -36,7 +36,7 @@ def _status_context(**changes: Any) -> dict[str, Any]:
         "note": "",
         "recipient_id": "li.supervisor",
         "recipient_name": "李督导",
-        # quality messages (archive.quality): codes, kinds and due dates only
+        # quality messages (swflow.domain.quality): codes, kinds and due dates only
         "incident_id": 7,
         "kind": "意外伤害",
         "severity": "严重",
