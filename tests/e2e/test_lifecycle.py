@@ -99,6 +99,18 @@ def test_service_project_runs_all_four_stages_through_the_cli(served: Home, rece
     assert all(sensitive not in str(body) for _, body in receiver.messages)
     assert served.cli("archive", "verify", project).returncode == 0
 
+    # a supervisor's free text (it may name a person) stays in the archive: not in the run's inputs
+    # (the gate text and the decisions it was resumed with) nor in any artifact of the run
+    answers = [
+        served.api_post(f"/flow_runs/{run_id}/input/filter", json={"prefix": "", "limit": 1000}),
+        served.api_post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}),
+    ]
+    assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
+    inputs, artifacts = (a.json() for a in answers)
+    assert isinstance(inputs, list) and inputs and isinstance(artifacts, list) and artifacts
+    shown = json.dumps([inputs, artifacts], ensure_ascii=False)
+    assert "请补充社区资源" not in shown and "需求评估" in shown
+
 
 def test_wrong_person_cannot_decide_and_is_told_why(served: Home, tmp_path: Path) -> None:
     project = launch(served, "四眼原则")
