@@ -121,7 +121,9 @@ _RULES: dict[str, str] = {
 
 def pydantic_rule(item: Mapping[str, Any]) -> str:
     """One pydantic error item as a rule in Chinese; our own validators' messages pass through."""
-    kind, ctx = str(item.get("type", "")), item.get("ctx") or {}
+    kind, ctx = str(item.get("type", "")), dict(item.get("ctx") or {})
+    if isinstance(ctx.get("expected"), str):  # "'a', 'b' or 'c'" → "'a'、'b' 或 'c'"
+        ctx["expected"] = ctx["expected"].replace("', '", "'、'").replace(" or ", " 或 ")
     if kind in _RULES:
         try:
             return _RULES[kind].format(**ctx)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from swflow.config.errors import FormError, os_error_text
+from swflow.config.syntax_words import UNBUILDABLE_VALUE, syntax_error_text
 
 __all__ = [
     "InputLimits",
@@ -117,7 +118,13 @@ def parse_input_text(text: str, where: str, as_json: bool, limits: InputLimits |
         raise _refuse(where, f"嵌套不超过 {limits.nesting} 层", f"嵌套过深（超过 {limits.nesting} 层）") from exc
     except (ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if as_json else "YAML/JSON"
-        raise _refuse(where, "格式", f"不是有效的 {kind}：{str(exc)[:300]}") from exc
+        if isinstance(exc, json.JSONDecodeError | yaml.YAMLError):
+            words = syntax_error_text(exc)
+        elif as_json:  # our own words (NaN, Infinity)
+            words = str(exc)[:300]
+        else:  # YAML read a value it could not build: a day that does not exist, mostly
+            words = UNBUILDABLE_VALUE
+        raise _refuse(where, "格式", f"不是有效的 {kind}：{words}") from exc
     check_value(value, where, limits, budget=2 * len(text) + 1000)
     return value
 

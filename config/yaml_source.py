@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from swflow.config.errors import DefinitionError
+from swflow.config.errors import DefinitionError, pydantic_rule
+from swflow.config.syntax_words import UNBUILDABLE_VALUE, syntax_error_text
 
 __all__ = ["load_definition", "describe_validation_error"]
 
@@ -17,7 +18,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def describe_validation_error(error: ValidationError) -> list[tuple[str, str]]:
     """(dotted path, rule) for each problem pydantic found."""
-    return [(".".join(str(part) for part in item["loc"]) or "(根)", item["msg"]) for item in error.errors()]
+    return [(".".join(str(part) for part in item["loc"]) or "(根)", pydantic_rule(item)) for item in error.errors()]
 
 
 def load_definition(path: Path, model: type[M]) -> M:
@@ -25,7 +26,9 @@ def load_definition(path: Path, model: type[M]) -> M:
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise DefinitionError(f"{path}: 不是有效的 YAML：{exc}") from exc
+        raise DefinitionError(f"{path}: 不是有效的 YAML：{syntax_error_text(exc)}") from exc
+    except ValueError as exc:
+        raise DefinitionError(f"{path}: 不是有效的 YAML：{UNBUILDABLE_VALUE}") from exc
     except OSError as exc:
         raise DefinitionError(f"{path}: 无法读取：{exc.strerror}") from exc
     if not isinstance(raw, dict):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from swflow.app.cli import registry_cli
+from swflow.app.cli.argparse_words import install as install_argparse_words
 from swflow.app.cli.common import os_user
 from swflow.app.cli.quality_cli import add_quality_commands
 from swflow.app.cli.run_commands import add_run_commands
@@ -28,6 +29,7 @@ def _add(
 
 
 def build_parser() -> argparse.ArgumentParser:
+    install_argparse_words()  # help headings are looked up while the parser is built
     parser = argparse.ArgumentParser(
         prog="swflow",
         description="swflow：社区社会工作服务项目流程编排（《社区社会工作服务指南》）",

@@ -1,10 +1,10 @@
 """Every command answers bad input in a sentence: a seeded generator runs every `swflow` subcommand
 (walked from `app.cli.build_parser()`) with wrong types, huge and odd strings, NaN, bad files,
 symlinks and directories, in-process against an initialised SWFLOW_HOME with sample people and a
-project, and no orchestration server. No input may end in a traceback or "内部错误"; an input that
-fails (any exit but 0) writes no row anywhere in the archive; and exit 1 (the machine's trouble, not
-the input's) is allowed only for the orchestration server this sandbox does not run — a bad path is
-exit 2."""
+project, and no orchestration server. No input may end in a traceback or "内部错误", or be answered
+in English; an input that fails (any exit but 0) writes no row anywhere in the archive; and exit 1
+(the machine's trouble, not the input's) is allowed only for the orchestration server this sandbox
+does not run — a bad path is exit 2."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import io
 import json
 import os
 import random
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -296,12 +297,32 @@ def run_cli(argv: list[str]) -> tuple[int | str | None, str, str, BaseException 
     return code, out.getvalue(), err.getvalue(), escaped
 
 
+ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}\b")  # three English words in a row: a sentence
+QUOTED = re.compile(r"`[^`]*`|'[^'\n]*'|\"[^\"\n]*\"|\S*/\S*")  # commands, values, ids and paths shown as such
+
+
+def _english(err: str, argv: list[str]) -> str | None:
+    """An English phrase in what a person reads: not what they typed, not a usage line, not a
+    command, value or path shown in quotes."""
+    text = err
+    for value in sorted(argv, key=len, reverse=True):
+        text = text.replace(repr(value), " ").replace(value, " ")
+    lines, in_usage = [], False
+    for line in text.splitlines():
+        in_usage = line.startswith("用法：") or (in_usage and line.startswith(" "))
+        if not in_usage:
+            lines.append(QUOTED.sub(" ", line))
+    found = ENGLISH.search("\n".join(lines))
+    return found.group(0) if found else None
+
+
 def test_every_command_answers_thousands_of_bad_inputs_in_a_sentence(stage: Stage) -> None:
     rng = random.Random(SEED)
     leaves = [(p, parser) for p, parser in _leaves(build_parser()) if p[:1] not in {s[:1] for s in SKIPPED}]
     assert len(leaves) > 60  # every subcommand: projects, archive, registry, quality, supervision, incident…
     crashes: list[str] = []
     wrote: list[str] = []
+    spoke_english: list[str] = []
     failed: list[str] = []  # exit 1: the archive or the orchestration server could not be reached
     seen: set[tuple[str, ...]] = set()
     started = time.monotonic()
@@ -315,6 +336,8 @@ def test_every_command_answers_thousands_of_bad_inputs_in_a_sentence(stage: Stag
             crashes.append(f"{argv!r:.300} → {escaped!r:.200} {err[-600:]}")
         elif code not in (0, None) and _rows(stage.home) != before:
             wrote.append(f"{argv!r:.300} exit {code}: {err[:200]}")
+        if english := _english(err, argv):
+            spoke_english.append(f"{argv!r:.200} → {english!r}")
         if code == 1:
             said = err.strip().splitlines()[-1] if err.strip() else "exit 1 without a word"
             if "编排服务未运行" not in said:  # this sandbox runs no orchestration server: that one is expected
@@ -329,4 +352,5 @@ def test_every_command_answers_thousands_of_bad_inputs_in_a_sentence(stage: Stag
         kinds.setdefault(crash.split("]", 1)[0][:40] + lines[max(0, len(lines) - 2)][-120:], crash)
     assert not crashes, f"{len(crashes)} of {INPUTS} inputs crashed:\n" + "\n\n".join(list(kinds.values())[:25])
     assert not wrote, f"{len(wrote)} refused inputs wrote rows:\n" + "\n".join(wrote[:15])
+    assert not spoke_english, f"{len(spoke_english)} answers in English:\n" + "\n".join(spoke_english[:15])
     assert not failed, f"{len(failed)} inputs ended in exit 1 (bad input is exit 2):\n" + "\n".join(failed[:15])
