@@ -19,11 +19,12 @@ from swflow.config.clock import local_text
 from swflow.config.html import html_environment
 from swflow.config.templates import APPROVER_TITLES
 from swflow.domain.people.rules import ROLE_TITLES
+from swflow.domain.projects.rules import OUTCOME_WORDS
 from swflow.forms_spec import MASK
 
 __all__ = ["render_dossier", "write_tables_xlsx", "field_text", "local_time"]
 
-OUTCOMES = {"approve": "通过", "return": "退回修改", "reject": "否决"}
+OUTCOMES = OUTCOME_WORDS
 PROJECT_STATUS = {"running": "进行中", "completed": "已结项", "terminated": "已终止"}
 STAGE_STATUS = {
     "pending": "未开始",

@@ -69,10 +69,30 @@ def _show_if_problems(
     return problems
 
 
+def _keys_for_labels(fields: tuple[FieldSpec, ...], data: dict[str, Any]) -> dict[str, Any]:
+    """A choice may be given by its key or by its label as `forms show` lists it ("个人" for
+    `individual`); the record keeps the key. Table rows are read the same way."""
+    given = dict(data)
+    for spec in fields:
+        value = given.get(spec.name)
+        if spec.choices and spec.type in ("choice", "multichoice"):
+            keys = {label: key for key, label in spec.choices.items() if label not in spec.choices}
+            if isinstance(value, str) and value not in spec.choices:
+                given[spec.name] = keys.get(value, value)
+            elif isinstance(value, list):
+                given[spec.name] = [
+                    keys.get(v, v) if isinstance(v, str) and v not in spec.choices else v for v in value
+                ]
+        elif spec.columns and isinstance(value, list):
+            given[spec.name] = [_keys_for_labels(spec.columns, row) if isinstance(row, dict) else row for row in value]
+    return given
+
+
 def validate_submission(form: FormSpec, data: Any) -> dict[str, Any]:
     """The submission as clean JSON-able data, or one FormError listing every (field, rule)."""
     if not isinstance(data, dict):
         raise FormError(f"表单 {form.id}：提交的数据必须是键值映射", [("(表单)", "必须是映射")])
+    data = _keys_for_labels(form.fields, data)
     problems: list[tuple[str, str]] = []
     model: BaseModel | None = None
     try:

@@ -179,10 +179,18 @@ def cmd_forms(args: argparse.Namespace) -> int:
         if field.show_if:
             flags += f"，当 {field.show_if.field}∈{list(field.show_if.equals)}"
         print(f"  {field.name:<22} {field.type:<11} {flags:<7} {field.label}")
+        _print_choices(field, "      ")
         for col in field.columns or ():
             col_flags = ("必填" if col.required else "选填") + ("，敏感" if col.sensitive else "")
             print(f"    · {col.name:<18} {col.type:<11} {col_flags:<7} {col.label}")
+            _print_choices(col, "        ")
     return 0
+
+
+def _print_choices(field: Any, indent: str) -> None:
+    """A choice field's options, key and label: either may be given in a data file."""
+    if field.choices:
+        print(f"{indent}可选（写键或名称均可）：" + "、".join(f"{key}={label}" for key, label in field.choices.items()))
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
@@ -273,7 +281,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
     decided = arch.record_decision(
         args.project, args.stage, args.by, args.command, args.comment, system_clock(), getattr(args, "redo", None)
     )
-    words = {"approve": "通过", "return": "退回修改", "reject": "否决"}
+    from swflow.domain.projects.rules import OUTCOME_WORDS as words
+
     print(
         f"已记录决定 #{decided.decision_id}：{args.stage} 第 {decided.round} 轮"
         f"第 {decided.step} 步 {words[args.command]}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from swflow.config.clock import local_text
+from swflow.domain.people.rules import ROLE_TITLES
+from swflow.domain.projects.rules import OUTCOME_WORDS
 
 __all__ = ["print_project", "print_projects", "print_inbox"]
 
@@ -37,7 +39,7 @@ def print_project(status: dict[str, Any]) -> None:
     print(
         f"{status['id']}  {status['name']}（{status['community']}）  {STATUS.get(status['status'], status['status'])}"
     )
-    team = "，".join(f"{m['role']}:{m['person']}" for m in status["team"])
+    team = "，".join(f"{ROLE_TITLES.get(m['role'], m['role'])} {m['person']}" for m in status["team"])
     print(f"模板 {status['template']['id']} v{status['template']['version']}  团队 {team}")
     if status["status"] == "running" and (note := RUN_NOTES.get(status.get("run_state") or "")):
         print(note)
@@ -48,7 +50,8 @@ def print_project(status: dict[str, Any]) -> None:
             f" 第 {stage['round']} 轮  期限 {_t(stage['due_at']) or '-'}{waiting}"
         )
         for d in stage["decisions"]:
-            print(f"      决定 #{d['id']} 第 {d['round']} 轮 {d['outcome']} by {d['by']} {d['comment']}")
+            outcome = OUTCOME_WORDS.get(d["outcome"], d["outcome"])
+            print(f"      决定 #{d['id']} 第 {d['round']} 轮 {outcome}（{d['by']}） {d['comment']}")
     m = status["messages"]
     print(f"通知：已发送 {m['sent']}，待发送 {m['pending']}，失败 {m['failed']}；事件 {status['events']} 条")
 
@@ -57,7 +60,8 @@ def print_projects(rows: list[dict[str, Any]]) -> None:
     if not rows:
         print("还没有项目。用 `swflow launch` 启动一个。")
     for r in rows:
-        stage = f"{r['current_stage']}（{STATUS.get(r['stage_status'] or '', '')}）" if r["current_stage"] else "-"
+        title = r.get("current_stage_title") or r["current_stage"]
+        stage = f"{title}（{STATUS.get(r['stage_status'] or '', '')}）" if r["current_stage"] else "-"
         print(f"{r['id']:<10} {STATUS.get(r['status'], r['status']):<4} {r['template']:<16} {stage:<20} {r['name']}")
 
 

@@ -17,8 +17,9 @@ from swflow.config.clock import system_clock
 from swflow.config.errors import FormError, NotFoundError, RefusedError, SwflowError
 from swflow.config.limits import get_limits
 from swflow.domain.people.accounts import SignedIn
-from swflow.domain.projects.gate_view import OUTCOME_WORDS, gate_view
+from swflow.domain.projects.gate_view import gate_view
 from swflow.domain.projects.gates import Decided, claim_gate, delegate_gate, record_decision
+from swflow.domain.projects.rules import OUTCOME_WORDS
 
 from .door import act, check_csrf, require
 from .pages import render

@@ -18,8 +18,8 @@ from swflow.config.errors import FormError, SwflowError
 from swflow.config.settings import get_settings
 from swflow.domain.people.accounts import SignedIn
 from swflow.domain.people.links import LinkRefused
-from swflow.domain.projects.gate_view import OUTCOME_WORDS
 from swflow.domain.projects.link_decisions import LinkGate, decide_by_link, open_decide_link
+from swflow.domain.projects.rules import OUTCOME_WORDS
 
 from .door import act, signed_in
 from .gate_routes import LATER, read_comment, resume_decided

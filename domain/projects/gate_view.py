@@ -19,13 +19,18 @@ from swflow.domain.people.records import get_person
 from swflow.domain.people.rules import qualification_problem
 from swflow.domain.people.visibility import may_see_sensitive
 from swflow.domain.projects.gates import deciders, gate_context
-from swflow.domain.projects.rules import ROLE_OF_STEP, GateContext, why_not_claim, why_not_decide, why_not_delegate
+from swflow.domain.projects.rules import (
+    ROLE_OF_STEP,
+    GateContext,
+    why_not_claim,
+    why_not_decide,
+    why_not_delegate,
+)
 from swflow.domain.projects.stages import find_stage
 from swflow.forms_spec import FieldSpec, FormSpec, mask_sensitive
 
-__all__ = ["FieldView", "FormView", "DecisionView", "GateView", "gate_view", "gate_summary", "OUTCOME_WORDS"]
+__all__ = ["FieldView", "FormView", "DecisionView", "GateView", "gate_view", "gate_summary"]
 
-OUTCOME_WORDS = {"approve": "通过", "return": "退回修改", "reject": "否决"}
 STATUS_WORDS = {
     "pending": "未开始",
     "open": "填写中",

@@ -157,6 +157,7 @@ def list_projects() -> list[dict[str, Any]]:
                     "template": p.template_id,
                     "status": p.status,
                     "current_stage": current.key if current else None,
+                    "current_stage_title": str(stage_spec(p, current.key)["title"]) if current else None,
                     "stage_status": current.status if current else None,
                     "run_state": p.run_state,
                 }

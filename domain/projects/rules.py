@@ -12,6 +12,7 @@ from swflow.config.templates import APPROVER_TITLES
 from swflow.domain.people.rules import ROLE_TITLES
 
 __all__ = [
+    "OUTCOME_WORDS",
     "StageStatus",
     "ProjectStatus",
     "GateContext",
@@ -22,6 +23,9 @@ __all__ = [
     "pause_key",
     "ROLE_OF_STEP",
 ]
+
+
+OUTCOME_WORDS = {"approve": "通过", "return": "退回修改", "reject": "否决"}  # a gate decision, as people say it
 
 
 class StageStatus:

@@ -226,3 +226,23 @@ def test_archive_events_for_people_lists_each_event_in_beijing_time(
     assert main(["archive", "events", project_id]) == 0
     [launched] = capsys.readouterr().out.splitlines()[:1]
     assert f"{NOW.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}" in launched and "project.launched" in launched
+
+
+def test_forms_show_lists_a_choice_fields_options_by_key_and_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["forms", "show", "needs-assessment"]) == 0
+    out = capsys.readouterr().out
+    assert "individual=个人" in out and "community=社区" in out
+
+
+def test_text_output_says_stages_outcomes_and_roles_in_chinese(
+    awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: `--json` keeps the keys; what a person reads at a terminal is in Chinese."""
+    domain.record_decision(awaiting_assessment, "assessment", "li.supervisor", "return", "请补充", NOW)
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    listed = capsys.readouterr().out
+    assert "需求评估" in listed and "assessment" not in listed
+    assert main(["status", awaiting_assessment]) == 0
+    shown = capsys.readouterr().out
+    assert "退回修改" in shown and " return " not in shown and "督导 li.supervisor" in shown

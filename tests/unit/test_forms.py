@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -243,3 +244,19 @@ def test_unknown_form_id_lists_the_known_ones() -> None:
     with pytest.raises(NotFoundError) as caught:
         get_form("intake")
     assert "needs-assessment" in str(caught.value)
+
+
+def test_a_choice_may_be_given_by_its_label_and_the_key_is_kept(sample_forms: dict[str, Any]) -> None:
+    """Issue 15: `forms show` lists 问卷调查 beside `questionnaire`; a data file may use either."""
+    data = copy.deepcopy(sample_forms["baseline-measures"])
+    table = next(f for f in get_form("baseline-measures").fields if f.name == "indicators")
+    labels = next(c for c in table.columns or () if c.name == "method").choices or {}
+    data["indicators"] = [{**row, "method": labels[row["method"]]} for row in data["indicators"]]
+    clean = validate_submission(get_form("baseline-measures"), data)
+    assert [row["method"] for row in clean["indicators"]] == ["questionnaire", "scale"]
+    plan = copy.deepcopy(sample_forms["goals-and-tasks"])
+    plan["methods"] = ["资源整合法", "consensus"]
+    assert validate_submission(get_form("goals-and-tasks"), plan)["methods"] == ["resource_integration", "consensus"]
+    with pytest.raises(FormError) as refused:
+        validate_submission(get_form("goals-and-tasks"), {**plan, "methods": ["资源整合"]})  # no such label
+    assert any("服务方式" in field for field, _ in refused.value.problems)
