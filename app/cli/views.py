@@ -70,9 +70,14 @@ def print_inbox(box: dict[str, Any]) -> None:
     if not box["tasks"] and not box["decisions"]:
         print("  没有待办事项")
     for t in box["tasks"]:
-        print(
-            f"  填写 {t['project']} {t['form']}（{t['form_title']}），{t['stage_title']} 第 {t['round']} 轮，"
-            f"期限 {_t(t['due_at'])}"
+        what = (
+            f"{t['form']}（{t['title']}，活动 {t['activity']}）"
+            if t.get("activity")
+            else f"{t['form']}（{t['form_title']}）"
         )
+        print(f"  填写 {t['project']} {what}，{t['stage_title']} 第 {t['round']} 轮，期限 {_t(t['due_at'])}")
+        if t.get("returned"):
+            r = t["returned"]
+            print(f"      退回意见（{r['by']}，{_t(r['at'])}）：{r['comment'] or '（无）'}")
     for d in box["decisions"]:
         print(f"  审核 {d['project']} {d['stage']}（{d['stage_title']}）第 {d['round']} 轮")

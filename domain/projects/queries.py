@@ -218,6 +218,8 @@ def inbox(person_id: str) -> dict[str, Any]:
     """Open work items assigned to the person, and gates they may decide now."""
     with read_session() as session:
         person = get_person(session, person_id)
+        open_tasks = _open_tasks(session, person_id)
+        returns = _returns(session, [w for w, _, _ in open_tasks])
         tasks = [
             {
                 "item_id": w.id,
@@ -228,15 +230,25 @@ def inbox(person_id: str) -> dict[str, Any]:
                 "round": w.round,
                 "form": w.form_id,
                 "form_title": form_title(p, w.form_id),
+                "activity": w.activity,
+                "title": w.title or form_title(p, w.form_id),
                 "due_at": iso(w.due_at),
+                "returned": _returned(returns.get((w.stage_id, w.round))),
             }
-            for w, s, p in _open_tasks(session, person_id)
+            for w, s, p in open_tasks
         ]
         decisions = [
             {"project": p.id, "project_name": p.name, "stage": s.key, "stage_title": s.title, "round": s.round}
             for s, p, _ in _gates_for(session, person)
         ]
         return {"person": person_id, "name": person.name, "tasks": tasks, "decisions": decisions}
+
+
+def _returned(decision: GateDecision | None) -> dict[str, Any] | None:
+    """The return that opened a revision round: who, what they asked, when."""
+    if decision is None:
+        return None
+    return {"by": decision.decided_by, "comment": decision.comment, "at": iso(decision.decided_at)}
 
 
 def _returns(session: Session, items: list[WorkItem]) -> dict[tuple[int, int], GateDecision]:
@@ -278,9 +290,7 @@ def inbox_view(person_id: str, now: datetime, project: str | None = None, stage:
                     "kind": "work",
                     "activity": item.activity,
                     "title": item.title or title,
-                    "returned": None
-                    if returned is None
-                    else {"by": returned.decided_by, "comment": returned.comment, "at": iso(returned.decided_at)},
+                    "returned": _returned(returned),
                     "due": due_words(item.due_at, now).as_dict(),
                 }
             )

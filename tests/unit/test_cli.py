@@ -246,3 +246,15 @@ def test_text_output_says_stages_outcomes_and_roles_in_chinese(
     assert main(["status", awaiting_assessment]) == 0
     shown = capsys.readouterr().out
     assert "退回修改" in shown and " return " not in shown and "督导 li.supervisor" in shown
+
+
+def test_the_inbox_shows_the_return_comment_of_a_revision_round(
+    awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    decided = domain.record_decision(awaiting_assessment, "assessment", "li.supervisor", "return", "请补充走访记录", NOW)
+    gate = domain.read_gate(awaiting_assessment, "assessment")
+    domain.apply_gate_reply(awaiting_assessment, "assessment", gate.attempt, decided.decision_id, NOW)
+    capsys.readouterr()
+    assert main(["inbox", WORKER]) == 0
+    out = capsys.readouterr().out
+    assert "第 2 轮" in out and "退回意见（li.supervisor" in out and "请补充走访记录" in out
