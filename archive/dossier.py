@@ -18,6 +18,7 @@ from swflow.archive.dossier_svg import IndicatorBars, StageSpan, indicator_svg, 
 from swflow.config.clock import local_text
 from swflow.config.html import html_environment
 from swflow.config.templates import APPROVER_TITLES
+from swflow.domain.outbox import STATUS_WORDS
 from swflow.domain.people.rules import ROLE_TITLES
 from swflow.domain.projects.rules import OUTCOME_WORDS
 from swflow.forms_spec import MASK
@@ -40,7 +41,7 @@ MESSAGE_TEMPLATES = {
     "deadline_digest": "期限提醒汇总",
     "project_completed": "项目结项通知",
 }
-MESSAGE_STATUS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
+MESSAGE_STATUS = STATUS_WORDS
 SUBMISSION_COLUMNS = ["提交编号", "轮次", "活动", "提交人", "提交时间"]
 
 

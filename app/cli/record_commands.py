@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from swflow import db
 from swflow.app.cli.common import domain_acts, parse_now, print_json, read_data_file
@@ -12,6 +14,15 @@ from swflow.config.clock import local_text, system_clock
 from swflow.config.errors import RefusedError
 
 __all__ = ["RECORD_COMMANDS"]
+
+
+def _message_state(row: dict[str, Any], now: datetime) -> str:
+    """待发送 says when, if that is later than now (held until the next working morning, or a retry)."""
+    from swflow.domain.outbox import STATUS_WORDS
+
+    state = STATUS_WORDS.get(row["status"], row["status"])
+    send_at = datetime.fromisoformat(row["send_at"]) if row.get("send_at") else None
+    return f"{state}（{local_text(send_at)} 发送）" if send_at and send_at > now else state
 
 
 def cmd_notifications(args: argparse.Namespace) -> int:
@@ -34,7 +45,7 @@ def cmd_notifications(args: argparse.Namespace) -> int:
     for r in [] if args.json else rows:
         print(
             f"#{r['id']:<5} {r['project'] or '-':<10} {r['recipient']:<12} {r['template']:<20}"
-            f" {r['status']:<8} 尝试 {r['attempts']} {r['last_error'] or ''}"
+            f" {_message_state(r, system_clock())} 尝试 {r['attempts']} {r['last_error'] or ''}"
         )
     return 0
 

@@ -3,6 +3,7 @@ dispatcher (`swflow.notifications`); what a message may say (`message_context`).
 
 from .context import message_context
 from .records import (
+    STATUS_WORDS,
     PendingMessage,
     claim_next,
     due_messages,
@@ -13,9 +14,15 @@ from .records import (
     resend,
     retry_delay,
 )
+from .relevance import about_any, about_items, about_stage, still_current
 
 __all__ = [
+    "STATUS_WORDS",
     "PendingMessage",
+    "about_any",
+    "about_items",
+    "about_stage",
+    "still_current",
     "claim_next",
     "due_messages",
     "enqueue",

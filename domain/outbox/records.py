@@ -16,6 +16,7 @@ from swflow.config.settings import get_settings
 from swflow.db.engine import unit_of_work
 from swflow.db.journal import MESSAGES_STREAM, append_event, project_stream
 from swflow.db.tables import OutboxMessage, Person, Project
+from swflow.domain.outbox.relevance import ABOUT, still_current
 
 __all__ = [
     "enqueue",
@@ -40,8 +41,13 @@ def enqueue(
     now: datetime,
     project_id: str | None = None,
     urgent: bool = False,
+    about: dict[str, Any] | None = None,
 ) -> int:
-    """One row per channel of `recipient`; a key already queued is skipped. Returns rows added."""
+    """One row per channel of `recipient`; a key already queued is skipped. Returns rows added.
+    `about` names the message's subject (`relevance`): if it has moved on by the time the message
+    is due, the message is superseded, not sent."""
+    if about is not None:
+        context = {**context, ABOUT: about}
     added = 0
     settings = get_settings()
     send_at = now
@@ -127,6 +133,9 @@ def due_messages(now: datetime, limit: int = 100, url: str | None = None) -> lis
         return [_pending(m) for m in rows]
 
 
+STATUS_WORDS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败", "superseded": "已失效未发送"}
+
+
 def claim_next(
     now: datetime, *, by: str, lease: timedelta, max_attempts: int = 6, url: str | None = None
 ) -> PendingMessage | None:
@@ -151,6 +160,9 @@ def claim_next(
             row = session.get(OutboxMessage, candidate, populate_existing=True)
             if row is None:
                 continue
+            if not still_current(session, row.context.get(ABOUT)):
+                _supersede(session, row, now)
+                continue
             abandoned_by = (row.claimed_by or "?") if row.claimed_until is not None else None
             if abandoned_by and row.attempts >= max_attempts:  # the last try died mid-send
                 _close_abandoned(session, row, now)
@@ -167,6 +179,22 @@ def claim_next(
             if abandoned_by:
                 row.last_error = f"第 {row.attempts - 1} 次发送未完成（{abandoned_by} 中止），租约到期后重发"
             return _pending(row)
+
+
+def _supersede(session: Session, row: OutboxMessage, now: datetime) -> None:
+    """Not sent: what it was about was decided, submitted or closed while it waited."""
+    row.status, row.claimed_until = "superseded", None
+    row.last_error = "未发送：所述事项在发送前已处理（审核已决定、表单已提交或阶段已结束）"
+    if row.project_id:
+        append_event(
+            session,
+            project_stream(row.project_id),
+            "message.superseded",
+            actor="swflow",
+            at=now,
+            payload={"outbox_id": row.id, "recipient": row.recipient_id, "template": row.template},
+            flow_run_id=_flow_run_id(session, row.project_id),
+        )
 
 
 def _close_abandoned(session: Session, row: OutboxMessage, now: datetime) -> None:
@@ -246,6 +274,7 @@ def list_messages(failed_only: bool = False, url: str | None = None) -> list[dic
                 "recipient": m.recipient_id,
                 "template": m.template,
                 "status": m.status,
+                "send_at": m.next_attempt_at.isoformat() if m.status == "pending" and m.next_attempt_at else None,
                 "attempts": m.attempts,
                 "last_error": m.last_error,
             }

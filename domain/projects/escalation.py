@@ -25,6 +25,8 @@ from swflow.domain.deadlines.rules import next_fire, step_due
 from swflow.domain.deadlines.schedule import SweepReport, policy_for, schedule_gate, schedule_item  # noqa: F401
 from swflow.domain.outbox.context import message_context
 from swflow.domain.outbox.records import enqueue
+from swflow.domain.outbox.relevance import about_any, about_items, about_stage
+from swflow.domain.projects.rules import StageStatus
 
 __all__ = ["sweep_projects"]
 
@@ -37,6 +39,7 @@ class _Notice:
     due: datetime
     step: EscalationStep
     key: str
+    about: dict[str, Any]  # the late item or gate: once done, the notice is superseded
 
 
 def _people(session: Session, project: Project, audience: str, assignees: list[str]) -> list[str]:
@@ -168,7 +171,8 @@ def _sweep_items(session: Session, now: datetime, report: SweepReport) -> list[t
         _record(session, project, "item", item.id, item.round, 0, steps, due, now, recipients)
         task = item.title or project.forms_snapshot[item.form_id]["title"]
         key = f"esc:item:{item.id}:r{item.round}:{step.key}"
-        notices += [(p, _Notice(project, stage, task, item.due_at, step, key)) for p in recipients]
+        about = about_items([item.id])
+        notices += [(p, _Notice(project, stage, task, item.due_at, step, key, about)) for p in recipients]
         _act(session, project, stage, item, step, now, report)
         item.escalation_step = due.index + 1
         item.next_escalation_at = next_fire(item.due_at, steps, item.escalation_step)
@@ -206,8 +210,10 @@ def _sweep_gates(session: Session, now: datetime, report: SweepReport) -> list[t
         recipients = sorted({p for a in step.notify for p in _people(session, project, a, waiting)})
         _record(session, project, "gate", stage.id, stage.round, stage.gate_step, steps, due, now, recipients)
         key = f"esc:gate:{stage.id}:r{stage.round}:s{stage.gate_step}:{step.key}"
+        about = about_stage(stage, [StageStatus.AWAITING_DECISION], gate_step=stage.gate_step)
         notices += [
-            (p, _Notice(project, stage, f"审核：{stage.title}", stage.gate_due_at, step, key)) for p in recipients
+            (p, _Notice(project, stage, f"审核：{stage.title}", stage.gate_due_at, step, key, about))
+            for p in recipients
         ]
         _act(session, project, stage, None, step, now, report)
         stage.gate_escalation_step = due.index + 1
@@ -236,6 +242,7 @@ def _send(session: Session, notices: list[tuple[str, _Notice]], now: datetime, d
                 key=f"{key}:to:{person_id}",
                 recipient=person,
                 template="deadline_digest",
+                about=about_any([n.about for n in group]),
                 context=message_context(
                     first.project,
                     items=[

@@ -25,6 +25,7 @@ from swflow.db.tables import FormSubmission, GateDecision, Person, Project, Stag
 from swflow.domain.deadlines.schedule import schedule_gate
 from swflow.domain.outbox.context import message_context
 from swflow.domain.outbox.records import enqueue
+from swflow.domain.outbox.relevance import about_stage
 from swflow.domain.people.links import issue_link, link_url
 from swflow.domain.people.records import get_person
 from swflow.domain.people.rules import qualification_problem
@@ -136,6 +137,7 @@ def notify_approvers(session: Session, project: Project, stage: Stage, now: date
             key=f"{project.id}:{stage.key}:r{stage.round}:s{stage.gate_step}:approval:{person.id}",
             recipient=person,
             template="approval_requested",
+            about=about_stage(stage, [StageStatus.AWAITING_DECISION], gate_step=stage.gate_step),
             context=message_context(
                 project,
                 page=f"/gates/{project.id}/{stage.key}",

@@ -23,6 +23,8 @@ from swflow.db.tables import FormSubmission, Person, Project, ProjectMember, Sta
 from swflow.domain.deadlines.schedule import schedule_item
 from swflow.domain.outbox.context import message_context
 from swflow.domain.outbox.records import enqueue
+from swflow.domain.outbox.relevance import about_stage
+from swflow.domain.projects.rules import StageStatus
 
 __all__ = ["open_round", "lead_worker", "stage_spec"]  # stage_spec re-exported for callers
 
@@ -154,6 +156,7 @@ def open_round(
             key=f"{project.id}:{stage.key}:r{stage.round}:opened:{person_id}",
             recipient=session.get_one(Person, person_id),
             template="stage_opened",
+            about=about_stage(stage, [StageStatus.OPEN]),
             context=message_context(
                 project,
                 page=f"/?project={project.id}",

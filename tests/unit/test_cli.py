@@ -251,7 +251,9 @@ def test_text_output_says_stages_outcomes_and_roles_in_chinese(
 def test_the_inbox_shows_the_return_comment_of_a_revision_round(
     awaiting_assessment: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    decided = domain.record_decision(awaiting_assessment, "assessment", "li.supervisor", "return", "请补充走访记录", NOW)
+    decided = domain.record_decision(
+        awaiting_assessment, "assessment", "li.supervisor", "return", "请补充走访记录", NOW
+    )
     gate = domain.read_gate(awaiting_assessment, "assessment")
     domain.apply_gate_reply(awaiting_assessment, "assessment", gate.attempt, decided.decision_id, NOW)
     capsys.readouterr()

@@ -100,15 +100,15 @@ def _misspelt_key(raw: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("breakage", "location", "rule"),
     [
-        (_drop_stages, "stages", "Field required"),
-        (_bad_clause, "stages.1.clause", "should match pattern"),
-        (_words_for_days, "stages.0.duration_days", "valid integer"),
-        (_zero_days, "stages.2.duration_days", "greater than or equal to 1"),
-        (_worker_approves, "stages.0.gate.steps.0", "'supervisor', 'supervisors' or 'director'"),
-        (_no_gate_steps, "stages.1.gate.steps", "at least 1 item"),
+        (_drop_stages, "stages", "必填"),
+        (_bad_clause, "stages.1.clause", "格式不符"),
+        (_words_for_days, "stages.0.duration_days", "必须是整数"),
+        (_zero_days, "stages.2.duration_days", "不能小于 1"),
+        (_worker_approves, "stages.0.gate.steps.0", "必须是以下之一：'supervisor'、'supervisors' 或 'director'"),
+        (_no_gate_steps, "stages.1.gate.steps", "至少 1 项"),
         (_same_step_twice, "stages.1.gate.steps", "同一审核人不能出现在两个审核步骤中"),
-        (_no_phase, "stages.2.phase", "Field required"),
-        (_misspelt_key, "stages.3.form", "Extra inputs are not permitted"),
+        (_no_phase, "stages.2.phase", "必填"),
+        (_misspelt_key, "stages.3.form", "不认识此字段"),
     ],
     ids=[
         "missing-stages",
