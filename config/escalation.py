@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +28,7 @@ class EscalationStep(BaseModel):
 class EscalationPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    version: int = Field(default=1, ge=1)
     title: str
     steps: tuple[EscalationStep, ...] = Field(min_length=1)
 
@@ -48,9 +48,15 @@ def _policy_dir() -> Path:
     return Path(__file__).parent / "escalation"
 
 
-@cache
+def _load_policy(path: Path) -> EscalationPolicy:
+    return load_definition(path, EscalationPolicy)
+
+
 def list_policies() -> tuple[EscalationPolicy, ...]:
-    return tuple(load_definition(p, EscalationPolicy) for p in sorted(_policy_dir().glob("*.yaml")))
+    """swflow's policies and the agency's own (`config.definitions`), one per id."""
+    from swflow.config.definitions import catalogue
+
+    return catalogue("escalation", _policy_dir(), _load_policy)
 
 
 def get_policy(policy_id: str) -> EscalationPolicy:

@@ -6,7 +6,6 @@ repository); an agency replaces it with its own.
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -68,12 +67,18 @@ def load_scorecard(path: Path) -> Scorecard:
     return load_definition(path, Scorecard)
 
 
-@cache
+def list_scorecards() -> tuple[Scorecard, ...]:
+    """swflow's scorecards and the agency's own (`config.definitions`), one per id."""
+    from swflow.config.definitions import catalogue
+
+    return catalogue("scorecards", Path(__file__).parent / "scorecards", load_scorecard)
+
+
 def get_scorecard(scorecard_id: str = "default") -> Scorecard:
-    path = Path(__file__).parent / "scorecards" / f"{scorecard_id}.yaml"
-    if not path.exists():
-        raise NotFoundError(f"没有记分卡 {scorecard_id}")
-    return load_scorecard(path)
+    for card in list_scorecards():
+        if card.id == scorecard_id:
+            return card
+    raise NotFoundError(f"没有记分卡 {scorecard_id}（可选：{', '.join(c.id for c in list_scorecards())}）")
 
 
 def weighted_score(card: Scorecard, scores: dict[str, int]) -> tuple[float | None, dict[str, float | None]]:

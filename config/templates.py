@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -144,9 +143,24 @@ def load_template(path: Path) -> Template:
     return load_definition(path, Template)
 
 
-@cache
+def template_file(template_id: str) -> Path:
+    """The file the template in use for `template_id` was loaded from (swflow's or the agency's)."""
+    from swflow.config.definitions import agency_folder
+
+    wanted = get_template(template_id).version
+    for folder in (agency_folder("templates"), _template_dir()):
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+            found = load_template(path)
+            if (found.id, found.version) == (template_id, wanted):
+                return path
+    raise NotFoundError(f"没有模板 {template_id}")
+
+
 def list_templates() -> tuple[Template, ...]:
-    return tuple(load_template(p) for p in sorted(_template_dir().glob("*.yaml")))
+    """swflow's templates and the agency's own (`config.definitions`), one per id."""
+    from swflow.config.definitions import catalogue
+
+    return catalogue("templates", _template_dir(), load_template)
 
 
 def get_template(template_id: str) -> Template:

@@ -1,8 +1,10 @@
-"""Checks that join templates and forms: every form a template names exists and fits its use."""
+"""Checks that join templates, forms and escalation policies: every form and policy a template names
+exists (swflow's or the agency's own) and fits its use."""
 
 from __future__ import annotations
 
 from swflow.config.errors import DefinitionError, NotFoundError
+from swflow.config.escalation import list_policies
 from swflow.config.templates import Template
 from swflow.forms_spec.spec import FormSpec, get_form
 
@@ -25,6 +27,8 @@ def check_template_forms(template: Template, source: str) -> dict[str, FormSpec]
     """The forms of `template`, or a DefinitionError naming `source`, the path and the rule."""
     problems: list[str] = []
     owner: dict[str, str] = {}
+    policies = {p.id for p in list_policies()}
+    known = ", ".join(sorted(policies))
     for index, stage in enumerate(template.stages):
         uses = [("forms", f) for f in stage.forms] + [("optional_forms", f) for f in stage.optional_forms]
         if stage.activities:
@@ -41,6 +45,12 @@ def check_template_forms(template: Template, source: str) -> dict[str, FormSpec]
             owner[form_id] = stage.key
         if stage.activities:
             problems += _schedule_problems(index, stage.activities.form, stage.activities.table)
+        if stage.escalation_policy and stage.escalation_policy not in policies:
+            problems.append(
+                f"stages.{index}.escalation_policy: 没有升级策略 {stage.escalation_policy}（可选：{known}）"
+            )
+    if template.escalation_policy not in policies:
+        problems.append(f"escalation_policy: 没有升级策略 {template.escalation_policy}（可选：{known}）")
     if problems:
         raise DefinitionError("\n".join(f"{source}: {p}" for p in problems))
     return template_forms(template)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from swflow.config.definitions import catalogue
 from swflow.config.errors import NotFoundError
 from swflow.config.limits import get_limits
 from swflow.config.yaml_source import load_definition
@@ -221,9 +221,9 @@ def load_form(path: Path) -> FormSpec:
     return load_definition(path, FormSpec)
 
 
-@cache
 def list_forms() -> tuple[FormSpec, ...]:
-    return tuple(load_form(p) for p in sorted(_form_dir().glob("*.yaml")))
+    """swflow's forms and the agency's own (`config.definitions`), one per id."""
+    return catalogue("forms", _form_dir(), load_form)
 
 
 def get_form(form_id: str) -> FormSpec:

@@ -137,6 +137,12 @@ def cmd_templates(args: argparse.Namespace) -> int:
         check_template_forms(template, args.file)
         print(f"{args.file}：模板 {template.id} v{template.version} 有效")
         return 0
+    if args.templates_command == "new":
+        from swflow.config.definitions import copy_template
+
+        path, made = copy_template(args.source, args.new_id)
+        print(f"已写出 {path}（模板 {made.id} v{made.version}）：修改后用 `swflow templates validate {path}` 检查")
+        return 0
     if args.templates_command == "show":
         print_json(get_template(args.template_id).model_dump(mode="json"))
         return 0
@@ -168,6 +174,13 @@ def cmd_forms(args: argparse.Namespace) -> int:
             print_json(rows)
         for r in [] if args.json else rows:
             print(f"{r['id']:<26} v{r['version']}  §{r['clause']:<9} {r['title']}")
+        return 0
+    if args.forms_command == "validate":
+        from swflow.forms_spec import load_form
+
+        read_data_file(args.file, "forms validate")  # size, nesting, NaN: before the loader parses it
+        checked = load_form(Path(args.file))
+        print(f"{args.file}：表单 {checked.id} v{checked.version}（{checked.title}）有效")
         return 0
     form = get_form(args.form_id)
     if args.schema:
