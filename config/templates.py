@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from swflow.config.errors import NotFoundError
+from swflow.config.definitions import agency_folder, catalogue
+from swflow.config.errors import FormError, NotFoundError, RefusedError
 from swflow.config.yaml_source import load_definition
 
 __all__ = ["APPROVER_TITLES", "GateRule", "StageSpec", "Template", "load_template", "list_templates", "get_template"]
@@ -145,8 +147,6 @@ def load_template(path: Path) -> Template:
 
 def template_file(template_id: str) -> Path:
     """The file the template in use for `template_id` was loaded from (swflow's or the agency's)."""
-    from swflow.config.definitions import agency_folder
-
     wanted = get_template(template_id).version
     for folder in (agency_folder("templates"), _template_dir()):
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
@@ -158,8 +158,6 @@ def template_file(template_id: str) -> Path:
 
 def list_templates() -> tuple[Template, ...]:
     """swflow's templates and the agency's own (`config.definitions`), one per id."""
-    from swflow.config.definitions import catalogue
-
     return catalogue("templates", _template_dir(), load_template)
 
 
@@ -169,3 +167,27 @@ def get_template(template_id: str) -> Template:
             return template
     known = ", ".join(t.id for t in list_templates())
     raise NotFoundError(f"没有模板 {template_id}（可选：{known}）")
+
+
+def copy_template(source_id: str, new_id: str | None) -> tuple[Path, Template]:
+    """`swflow templates new`: the source template's file, comments kept, written into the agency's
+    folder under `new_id` at version 1 (or under its own id at the next version), and loaded back."""
+    source = get_template(source_id)
+    target_id = new_id or source.id
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", target_id):
+        raise FormError(
+            f"--id：{target_id} 不是有效的模板 id（小写字母开头，只含小写字母、数字和 -）", [("--id", "格式")]
+        )
+    if target_id != source.id and any(t.id == target_id for t in list_templates()):
+        raise RefusedError(f"--id：已有模板 {target_id}：请换一个 id")
+    version = 1 if target_id != source.id else source.version + 1
+    folder = agency_folder("templates")
+    path = folder / f"{target_id}.yaml"
+    if path.exists():
+        raise RefusedError(f"{path} 已存在：不覆盖本机构的定义，请先改名或删除它")
+    text = template_file(source.id).read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^id:.*$", f"id: {target_id}", text, count=1)
+    text = re.sub(r"(?m)^version:.*$", f"version: {version}", text, count=1)
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path, load_template(path)

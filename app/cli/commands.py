@@ -138,7 +138,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
         print(f"{args.file}：模板 {template.id} v{template.version} 有效")
         return 0
     if args.templates_command == "new":
-        from swflow.config.definitions import copy_template
+        from swflow.config.templates import copy_template
 
         path, made = copy_template(args.source, args.new_id)
         print(f"已写出 {path}（模板 {made.id} v{made.version}）：修改后用 `swflow templates validate {path}` 检查")
