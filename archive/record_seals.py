@@ -10,7 +10,7 @@ from sqlalchemy import Text, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from swflow.db.journal import stream_title
-from swflow.db.seals import SEAL_KEY, SEALED, record_seal
+from swflow.db.seals import SEAL_KEY, SEALED, record_seals
 from swflow.db.tables import Event
 
 __all__ = ["check_seals", "latest_seals"]
@@ -37,11 +37,12 @@ def latest_seals(session: Session) -> dict[str, str]:
 def check_seals(session: Session) -> list[tuple[str, str]]:
     """(place, reason) for every sealed record whose rows differ from its seal."""
     breaks: list[tuple[str, str]] = []
+    current = {kind: record_seals(session, kind) for kind in SEALED}
     for stream, seal in sorted(latest_seals(session).items()):
         kind, _, record = stream.partition(":")
         if not record.isdigit():
             continue
-        now = record_seal(session, kind, int(record))
+        now = current[kind].get(int(record))
         if now is not None and now != seal:  # a missing row is named by the stream check
             breaks.append(
                 (

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce, union
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session
 
 from swflow.db.chain import GENESIS, ChainBreak, event_hash, find_break
@@ -124,39 +125,40 @@ def _loaded(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def stream_rows(session: Session, stream: str) -> Iterator[tuple[int, str, str, dict[str, Any]] | ChainBreak]:
-    """(seq, prev_hash, hash, body) per event of `stream` in seq order, read as stored, so a payload
-    that is not JSON any more is a break of its event, not a crash of the reader."""
+_COLUMNS = ("stream", "seq", "kind", "actor", "at", "flow_run_id", "run_state", "via", "payload", "prev_hash", "hash")
+Row = tuple[int, str, str, dict[str, Any]]
+
+
+def _events_query(*where: Any) -> Any:
     columns = [
         type_coerce(getattr(Event, name), Text) if name in ("payload", "via") else getattr(Event, name)
-        for name in (
-            "stream",
-            "seq",
-            "kind",
-            "actor",
-            "at",
-            "flow_run_id",
-            "run_state",
-            "via",
-            "payload",
-            "prev_hash",
-            "hash",
-        )
+        for name in _COLUMNS
     ]
-    for row in session.execute(select(*columns).where(Event.stream == stream).order_by(Event.seq)):
-        fields = row._asdict()
-        try:
-            fields["payload"], fields["via"] = _loaded(fields["payload"]), _loaded(fields["via"])
-        except ValueError:
-            yield ChainBreak(fields["seq"], "内容不是有效的 JSON（事件被改动）")
+    return select(*columns).where(*where).order_by(Event.stream, Event.seq)
+
+
+def _parsed(fields: dict[str, Any]) -> Row | ChainBreak:
+    try:
+        fields["payload"], fields["via"] = _loaded(fields["payload"]), _loaded(fields["via"])
+    except ValueError:
+        return ChainBreak(fields["seq"], "内容不是有效的 JSON（事件被改动）")
+    return fields["seq"], fields["prev_hash"], fields["hash"], event_body(Event(**fields))
+
+
+def stream_rows(session: Session, stream: str) -> Iterator[Row | ChainBreak]:
+    """(seq, prev_hash, hash, body) per event of `stream` in seq order, read as stored, so a payload
+    that is not JSON any more is a break of its event, not a crash of the reader."""
+    for row in session.execute(_events_query(Event.stream == stream)):
+        parsed = _parsed(row._asdict())
+        yield parsed
+        if isinstance(parsed, ChainBreak):
             return
-        yield fields["seq"], fields["prev_hash"], fields["hash"], event_body(Event(**fields))
 
 
-def _first_break(rows: Iterator[tuple[int, str, str, dict[str, Any]] | ChainBreak]) -> ChainBreak | None:
+def _first_break(rows: Iterator[Row | ChainBreak]) -> ChainBreak | None:
     unreadable: list[ChainBreak] = []
 
-    def readable() -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+    def readable() -> Iterator[Row]:
         for row in rows:
             if isinstance(row, ChainBreak):
                 unreadable.append(row)
@@ -167,20 +169,27 @@ def _first_break(rows: Iterator[tuple[int, str, str, dict[str, Any]] | ChainBrea
     return found or (unreadable[0] if unreadable else None)
 
 
+def _verdict(rows: list[Row | ChainBreak], head: tuple[int, str] | None) -> ChainBreak | None:
+    """The stream's first break; else its head must name its last event, and events need a head."""
+    result = _first_break(iter(rows))
+    if result is not None:
+        return result
+    last = rows[-1] if rows else None
+    if isinstance(last, ChainBreak):  # pragma: no cover - a break is returned above
+        return last
+    if head is None and last is not None:
+        return ChainBreak(last[0], "记录链没有链头（链头被删除或改名）")
+    if head is not None and (last is None or (last[0], last[2]) != head):
+        return ChainBreak(last[0] if last else 0, "链尾与记录的链头不符（末尾事件被删除）")
+    return None
+
+
 def verify_stream(session: Session, stream: str) -> ChainBreak | None:
     """The first event of `stream` whose hash, order, link or JSON is wrong, or None when intact; the
     stream's head must name its last event, and a stream with events must have a head."""
-    result = _first_break(stream_rows(session, stream))
-    if result is None:
-        head = session.get(EventHead, stream)
-        last = session.execute(
-            select(Event.seq, Event.hash).where(Event.stream == stream).order_by(Event.seq.desc())
-        ).first()
-        if head is None and last is not None:
-            return ChainBreak(last.seq, "记录链没有链头（链头被删除或改名）")
-        if head is not None and (last is None or (last.seq, last.hash) != (head.seq, head.hash)):
-            return ChainBreak(last.seq if last else 0, "链尾与记录的链头不符（末尾事件被删除）")
-    return result
+    head = session.get(EventHead, stream)
+    rows = [_parsed(row._asdict()) for row in session.execute(_events_query(Event.stream == stream))]
+    return _verdict(rows, (head.seq, head.hash) if head is not None else None)
 
 
 STREAM_KINDS = {
@@ -211,6 +220,15 @@ def stream_title(stream: str) -> str:
 
 def verify_all(session: Session) -> list[tuple[str, ChainBreak | None]]:
     """Every stream of the archive (projects and agency records), each with its first break or
-    None. A stream is found by its events or by its head, so one emptied of events is caught too."""
-    streams = session.execute(union(select(Event.stream), select(EventHead.stream))).scalars()
-    return [(stream, verify_stream(session, stream)) for stream in sorted(set(streams))]
+    None. A stream is found by its events or by its head, so one emptied of events is caught too.
+    One scan of the events and one of the heads, however many streams there are."""
+    heads = {
+        stream: (seq, digest)
+        for stream, seq, digest in session.execute(select(EventHead.stream, EventHead.seq, EventHead.hash))
+    }
+    found: dict[str, ChainBreak | None] = {}
+    for stream, rows in groupby(session.execute(_events_query()), key=lambda row: row.stream):
+        found[stream] = _verdict([_parsed(row._asdict()) for row in rows], heads.get(stream))
+    for stream in heads.keys() - found.keys():
+        found[stream] = _verdict([], heads[stream])
+    return sorted(found.items())

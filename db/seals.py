@@ -44,7 +44,7 @@ from swflow.db.registry_tables import (
 )
 from swflow.db.tables import Event, EventHead
 
-__all__ = ["ArchiveSession", "SEALED", "SEAL_KEY", "UNSEALED_COLUMNS", "record_seal", "sealed_columns"]
+__all__ = ["ArchiveSession", "SEALED", "SEAL_KEY", "UNSEALED_COLUMNS", "record_seal", "record_seals", "sealed_columns"]
 
 SEAL_KEY = "row_sha256"
 UNSEALED_COLUMNS = frozenset({"next_escalation_at", "escalation_step"})  # the sweep's bookkeeping
@@ -95,6 +95,26 @@ def _rows(session: Session, model: Any, *where: Any) -> list[dict[str, Any]]:
     return [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in session.execute(query)]
 
 
+def _digest(facts: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(facts).encode()).hexdigest()
+
+
+def record_seals(session: Session, kind: str) -> dict[int, str]:
+    """Every record of `kind` and its digest, in one query per table (what `archive verify` reads)."""
+    model, children = SEALED[kind]
+    facts: dict[int, dict[str, Any]] = {row["id"]: {"record": row} for row in _rows(session, model)}
+    for child in children:
+        name = child.model.__tablename__
+        for found in facts.values():
+            found[name] = []
+        where = [child.model.__table__.c[child.kind] == kind] if child.kind is not None else []
+        for row in _rows(session, child.model, *where):
+            parent = facts.get(row[child.parent])
+            if parent is not None:
+                parent[name].append(row)
+    return {record_id: _digest(found) for record_id, found in facts.items()}
+
+
 def record_seal(session: Session, kind: str, record_id: int) -> str | None:
     """The digest of the record's rows as stored now (None when the record has no row)."""
     model, children = SEALED[kind]
@@ -107,7 +127,7 @@ def record_seal(session: Session, kind: str, record_id: int) -> str | None:
         if child.kind is not None:
             where.append(child.model.__table__.c[child.kind] == kind)
         facts[child.model.__tablename__] = _rows(session, child.model, *where)
-    return hashlib.sha256(canonical_json(facts).encode()).hexdigest()
+    return _digest(facts)
 
 
 class ArchiveSession(Session):
