@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from swflow.config.errors import FormError, RefusedError, StorageError, os_error_text
+from swflow.config.errors import FormError, RefusedError, StorageError, bad_path, os_error_text
 from swflow.config.settings import get_settings
 from swflow.db.engine import HEAD, engine_for, ensure_current, migrate, read_session, unit_of_work
 from swflow.db.journal import append_event, verify_all
@@ -140,7 +140,7 @@ def _check_out(out: Path) -> None:
     try:
         _check_out_path(out)
     except OSError as exc:
-        raise FormError(f"--out：{str(out)[:80]} 路径无效（{os_error_text(exc)}）", [("--out", "有效的路径")]) from exc
+        raise bad_path("--out", out, exc) from exc
 
 
 def _check_out_path(out: Path) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from swflow.archive.checkpoints import write_checkpoint
 from swflow.archive.dossier_trust import Trust, dossier_trust, sign_dossier
 from swflow.archive.reports import indicator_report, scorecard_report
-from swflow.config.errors import FormError, NotFoundError, RefusedError, StorageError, os_error_text
+from swflow.config.errors import FormError, NotFoundError, RefusedError, StorageError, bad_path, os_error_text
 from swflow.db.chain import canonical_json
 from swflow.db.engine import read_session, unit_of_work
 from swflow.db.journal import append_event, project_stream, verify_stream
@@ -113,7 +113,7 @@ def _check_out(out: Path) -> None:
     try:
         _check_out_path(out)
     except OSError as exc:
-        raise FormError(f"--out：{str(out)[:80]} 路径无效（{os_error_text(exc)}）", [("--out", "有效的路径")]) from exc
+        raise bad_path("--out", out, exc) from exc
 
 
 def _check_out_path(out: Path) -> None:

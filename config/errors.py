@@ -18,6 +18,7 @@ __all__ = [
     "StorageError",
     "pydantic_rule",
     "form_error_from_validation",
+    "bad_path",
     "os_error_text",
 ]
 
@@ -172,3 +173,9 @@ def os_error_text(exc: OSError) -> str:
     why = _OS_WORDS.get(exc.errno or 0, f"系统错误 {exc.errno}" if exc.errno else "系统错误")
     where = exc.filename if exc.filename is not None else ""
     return f"无法读写 {where}：{why}" if where else f"无法读写文件：{why}"
+
+
+def bad_path(flag: str, path: object, exc: OSError) -> FormError:
+    """A path the system cannot even look at (a name too long, a loop of links) given for `flag`:
+    the caller's input (exit 2), named with the option and why."""
+    return FormError(f"{flag}：{str(path)[:80]} 路径无效（{os_error_text(exc)}）", [(flag, "有效的路径")])

@@ -175,8 +175,7 @@ def _verdict(rows: list[Row | ChainBreak], head: tuple[int, str] | None) -> Chai
     if result is not None:
         return result
     last = rows[-1] if rows else None
-    if isinstance(last, ChainBreak):  # pragma: no cover - a break is returned above
-        return last
+    assert not isinstance(last, ChainBreak)  # _first_break returned any break the rows hold
     if head is None and last is not None:
         return ChainBreak(last[0], "记录链没有链头（链头被删除或改名）")
     if head is not None and (last is None or (last[0], last[2]) != head):

@@ -15,7 +15,7 @@ from swflow.app.cli.quality_commands import QUALITY_COMMANDS
 from swflow.app.cli.record_commands import RECORD_COMMANDS
 from swflow.app.cli.run_commands import RUN_COMMANDS
 from swflow.config.clock import system_clock
-from swflow.config.errors import FormError, StorageError, os_error_text
+from swflow.config.errors import FormError, StorageError, bad_path, os_error_text
 from swflow.config.settings import get_settings
 
 __all__ = ["run", "COMMANDS"]
@@ -42,10 +42,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         ensure_api_secret(settings)  # the Prefect API's password and the web's signing key, made once
     except OSError as exc:
         if exc.errno in (errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP):  # the path itself is wrong: bad input
-            where = str(settings.home)[:80]
-            raise FormError(
-                f"--home：{where} 路径无效（{os_error_text(exc)}）", [("--home", "有效的目录路径")]
-            ) from exc
+            raise bad_path("--home", settings.home, exc) from exc
         raise StorageError(f"SWFLOW_HOME {settings.home} 不可写：{os_error_text(exc)}") from exc
     db.migrate()
     from swflow.archive.checkpoints import ensure_key, write_checkpoint

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from swflow.config.clock import SHANGHAI, system_clock
-from swflow.config.errors import FormError, StorageError, os_error_text
+from swflow.config.errors import FormError, StorageError, bad_path, os_error_text
 
 __all__ = ["domain_acts", "print_json", "parse_now", "read_data_file"]
 
@@ -58,7 +58,7 @@ def writable_file(path: str, flag: str = "--out") -> Path:
         odd = out.is_symlink() or (out.exists() and not out.is_file())
         parent = out.absolute().parent.is_dir()
     except OSError as exc:  # a name too long, a loop of links: the path itself is wrong
-        raise FormError(f"{flag}：{path[:80]} 路径无效（{os_error_text(exc)}）", [(flag, "有效的文件路径")]) from exc
+        raise bad_path(flag, path, exc) from exc
     if odd:
         raise FormError(f"{flag}：{path} 是目录、符号链接或设备：请给出一个普通文件的路径", [(flag, "普通文件路径")])
     if not parent:
