@@ -13,6 +13,8 @@ from swflow.config.definitions import catalogue
 from swflow.config.errors import NotFoundError
 from swflow.config.limits import get_limits
 from swflow.config.yaml_source import load_definition
+from swflow.forms_spec.rule_kinds import FormRule, definition_problems
+from swflow.forms_spec.sheet import SHEET_COLUMNS, PointsSheet
 
 __all__ = ["Attachment", "FieldSpec", "FormSpec", "ShowIf", "load_form", "list_forms", "get_form", "model_for"]
 
@@ -68,6 +70,25 @@ class FieldSpec(BaseModel):
         description="a table of indicators: baseline and post rows need `indicator` and `value` columns, "
         "target rows `indicator`, `target` and `direction` (increase|decrease)",
     )
+    points: PointsSheet | None = Field(default=None, description="a points-based sheet (forms_spec.sheet)")
+    total_of: str | None = Field(default=None, description="a number swflow fills in: the total of that sheet")
+    grade_of: str | None = Field(default=None, description="a text swflow fills in: the grade band of that sheet")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sheet_choices(cls, data: Any) -> Any:
+        """A sheet's `item` column lists its items: written once, under `points.items`."""
+        if not (isinstance(data, dict) and isinstance(data.get("points"), dict)):
+            return data
+        items = data["points"].get("items")
+        if not isinstance(items, list) or not isinstance(data.get("columns"), list):
+            return data
+        labels = {i["key"]: i["label"] for i in items if isinstance(i, dict) and {"key", "label"} <= set(i)}
+        columns = [
+            {**c, "choices": labels} if isinstance(c, dict) and c.get("name") == "item" and "choices" not in c else c
+            for c in data["columns"]
+        ]
+        return {**data, "columns": columns}
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
@@ -89,6 +110,10 @@ class FieldSpec(BaseModel):
             have = {c.name for c in self.columns or ()}
             if self.type != "table" or not needed <= have:
                 raise ValueError(f"measures: {self.measures} 须是 table，且有列 {sorted(needed)}")
+        if self.points is not None:
+            self._check_sheet(self.points)
+        if (self.total_of and self.type != "number") or (self.grade_of and self.type != "text"):
+            raise ValueError("total_of 只能用于 number 字段，grade_of 只能用于 text 字段")
         if self.type == "scale" and not (1 <= (self.min or 1) <= (self.max or 5) <= 5):
             raise ValueError("scale 字段的 min/max 必须在 1–5 之内")
         if self.pattern is not None:
@@ -99,6 +124,17 @@ class FieldSpec(BaseModel):
             except re.error as exc:
                 raise ValueError(f"pattern 不是有效的正则表达式：{exc}") from exc
         return self
+
+    def _check_sheet(self, sheet: PointsSheet) -> None:
+        columns = {c.name: c for c in self.columns or ()}
+        kinds = {name: spec.type for name, spec in columns.items()}
+        wanted = dict(SHEET_COLUMNS) | ({"evidence": "attachment"} if any(i.evidence for i in sheet.items) else {})
+        if self.type != "table" or any(kinds.get(name) != kind for name, kind in wanted.items()):
+            listed = "、".join(f"{name}（{kind}）" for name, kind in wanted.items())
+            raise ValueError(f"points：评分表须是 table，且有列 {listed}")
+        keys = set((columns["item"].choices or {}).keys())
+        if keys != {i.key for i in sheet.items}:
+            raise ValueError("points：item 列的 choices 须与 points.items 的 key 完全一致（可以不写，由 items 生成）")
 
 
 class FormSpec(BaseModel):
@@ -112,6 +148,13 @@ class FormSpec(BaseModel):
         default="service_process", description="§8.3.4 archive category of its records"
     )
     fields: tuple[FieldSpec, ...] = Field(min_length=1)
+    rules: tuple[FormRule, ...] = Field(default=(), description="checks across fields and forms (rule_kinds)")
+
+    @model_validator(mode="after")
+    def _references(self) -> FormSpec:
+        if problems := definition_problems(self.fields, self.rules):
+            raise ValueError("；".join(problems))
+        return self
 
     @field_validator("fields")
     @classmethod
@@ -191,7 +234,7 @@ def _field(spec: FieldSpec, owner: str) -> tuple[Any, Any]:
         extra["x-show-if"] = spec.show_if.model_dump(mode="json")
     constraints["json_schema_extra"] = extra or None
     annotation = _annotation(spec, owner)
-    if spec.required and spec.show_if is None:
+    if spec.required and spec.show_if is None and not (spec.total_of or spec.grade_of):
         return annotation, Field(..., **constraints)
     return annotation | None, Field(None, **constraints)
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from swflow.config.errors import FormError, pydantic_rule
+from swflow.forms_spec.cross_checks import FormContext, field_label, rule_problems, sheet_problems
 from swflow.forms_spec.spec import FieldSpec, FormSpec, model_for
 
 __all__ = ["validate_submission", "form_schema", "mask_sensitive", "MASK"]
@@ -21,17 +22,7 @@ def _rule(item: Any) -> str:
     return _FORM_WORDS.get(item["type"]) or pydantic_rule(item)
 
 
-def _label(form: FormSpec, loc: tuple[Any, ...]) -> str:
-    fields: tuple[FieldSpec, ...] | None = form.fields
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts.append(f"第 {part + 1} 行")
-            continue
-        spec = next((f for f in fields or () if f.name == part), None)
-        parts.append(f"{spec.label}（{part}）" if spec else str(part))
-        fields = spec.columns if spec else None
-    return " › ".join(parts) or "(表单)"
+_label = field_label
 
 
 def _shown(spec: FieldSpec, row: dict[str, Any]) -> bool:
@@ -88,8 +79,11 @@ def _keys_for_labels(fields: tuple[FieldSpec, ...], data: dict[str, Any]) -> dic
     return given
 
 
-def validate_submission(form: FormSpec, data: Any) -> dict[str, Any]:
-    """The submission as clean JSON-able data, or one FormError listing every (field, rule)."""
+def validate_submission(form: FormSpec, data: Any, context: FormContext | None = None) -> dict[str, Any]:
+    """The submission as clean JSON-able data, or one FormError listing every (field, rule).
+
+    Each field is checked on its own first; when all pass, the points sheets and the form's rules
+    (`cross_checks`; those about the project only with its `context`)."""
     if not isinstance(data, dict):
         raise FormError(f"表单 {form.id}：提交的数据必须是键值映射", [("(表单)", "必须是映射")])
     data = _keys_for_labels(form.fields, data)
@@ -100,10 +94,14 @@ def validate_submission(form: FormSpec, data: Any) -> dict[str, Any]:
     except ValidationError as exc:
         problems += [(_label(form, tuple(item["loc"])), _rule(item)) for item in exc.errors()]
     problems += _show_if_problems(form, form.fields, data)
+    clean = model.model_dump(mode="json", exclude_none=True) if model is not None else {}
+    if not problems and model is not None:
+        problems += sheet_problems(form, clean)
+        problems += rule_problems(form, clean, context)
     if problems or model is None:
         lines = "\n".join(f"  - {field}：{rule}" for field, rule in problems)
         raise FormError(f"表单 {form.id}（{form.title}）有 {len(problems)} 处错误：\n{lines}", problems)
-    return model.model_dump(mode="json", exclude_none=True)
+    return clean
 
 
 def form_schema(form: FormSpec) -> dict[str, Any]:

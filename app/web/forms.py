@@ -21,7 +21,7 @@ from swflow.config.limits import get_limits
 from swflow.config.settings import get_settings
 from swflow.forms_spec import FieldSpec, FormSpec
 
-__all__ = ["Inputs", "FormState", "read_inputs", "normalise", "to_data", "from_data", "place_problems"]
+__all__ = ["Inputs", "FormState", "read_inputs", "normalise", "to_data", "from_data", "place_problems", "sheet_rows"]
 
 Inputs = dict[str, list[str]]
 ROW_WORDS = re.compile(r"^第 (\d+) 行$")
@@ -181,6 +181,16 @@ def from_data(form: FormSpec, data: dict[str, Any]) -> Inputs:
     out: Inputs = {}
     _from_data(form.fields, data, "f.", out)
     return out
+
+
+def sheet_rows(form: FormSpec) -> Inputs:
+    """A fresh points sheet lists its items, one row each, to be given their points."""
+    return {
+        f"f.{spec.name}.{index}.item": [item.key]
+        for spec in form.fields
+        if spec.points is not None
+        for index, item in enumerate(spec.points.items)
+    }
 
 
 def _input_key(where: str) -> str | None:

@@ -23,7 +23,7 @@ from swflow.domain.projects.work_view import WorkItemView, work_item_view
 from swflow.forms_spec import FormSpec
 
 from .door import act, check_csrf, require
-from .forms import FormState, Inputs, from_data, normalise, place_problems, read_inputs, to_data
+from .forms import FormState, Inputs, from_data, normalise, place_problems, read_inputs, sheet_rows, to_data
 from .pages import render, sentence_page
 
 __all__ = ["ROUTES"]
@@ -75,7 +75,8 @@ def _starting_inputs(view: WorkItemView) -> Inputs:
     if view.draft is not None:
         return {str(k): [str(v) for v in values] for k, values in view.draft.items()}
     data = view.submitted or view.previous
-    return from_data(FormSpec.model_validate(view.form), data) if data else {}
+    form = FormSpec.model_validate(view.form)
+    return from_data(form, data) if data else sheet_rows(form)
 
 
 async def _posted(request: Request, me: SignedIn) -> tuple[WorkItemView, Inputs, Any] | Response:

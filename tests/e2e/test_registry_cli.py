@@ -205,7 +205,7 @@ def test_registry_and_referrals_run_end_to_end_through_the_cli(home: Home, tmp_p
         tmp_path,
         project,
         "a2",
-        activity_date="2027-04-08",
+        activity_date="2025-04-10",
         title="结对探访",
         served=[],
         volunteer_hours=[{"volunteer": int(volunteer), "hours": 1.5}],

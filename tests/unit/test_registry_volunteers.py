@@ -30,7 +30,7 @@ def project(launch: Callable[..., str], sample_forms: dict[str, Any]) -> str:
 def test_hours_are_summed_from_the_activity_records(project: str, sample_forms: dict[str, Any]) -> None:
     liu, zhang = volunteer(), volunteer("张志愿", "13900000002")
     record_activity(project, "a1", sample_forms, volunteers=[(liu, 2.5), (zhang, 2)])
-    record_activity(project, "a2", sample_forms, volunteers=[(liu, 1.5)], activity_date="2027-04-08", title="结对探访")
+    record_activity(project, "a2", sample_forms, volunteers=[(liu, 1.5)], activity_date="2025-04-10", title="结对探访")
 
     hours = registry.volunteer_record(liu, WORKER)
 
@@ -51,14 +51,14 @@ def test_the_certificate_prints_the_hours_and_is_recorded(project: str, sample_f
     liu = volunteer()
     registry.record_training(liu, "探访技巧与安全", NOW.date(), 3, WORKER, NOW)
     record_activity(project, "a1", sample_forms, volunteers=[(liu, 2.5)])
-    record_activity(project, "a2", sample_forms, volunteers=[(liu, 1.5)], activity_date="2027-04-08", title="结对探访")
+    record_activity(project, "a2", sample_forms, volunteers=[(liu, 1.5)], activity_date="2025-04-10", title="结对探访")
 
     issued = registry.issue_certificate(liu, SUPERVISOR, NOW)
 
     html = issued["html"]
     assert issued["number"] == f"ZY2026-{liu:05d}-01" and issued["hours"] == 4
     assert "<strong>刘志愿</strong>" in html and '累计志愿服务时长 <span class="total">4 小时</span>' in html
-    assert "2027-03-18 至 2027-04-08" in html and "结对探访" in html and "探访技巧与安全" in html
+    assert "2025-03-20 至 2025-04-10" in html and "结对探访" in html and "探访技巧与安全" in html
     assert "幸福社区社会工作服务站" in html and "@page { size: A4" in html
     assert "13900000001" not in html  # no phone on a certificate
     with db.read_session() as session:
