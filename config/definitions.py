@@ -18,7 +18,7 @@ from swflow.config.settings import home_dir
 
 __all__ = ["KINDS", "agency_folder", "catalogue"]
 
-KINDS = {"templates": "模板", "forms": "表单", "scorecards": "记分卡", "escalation": "升级策略"}
+KINDS = {"templates": "模板", "forms": "表单", "scorecards": "记分卡", "escalation": "升级策略", "instruments": "量表/问卷"}
 
 
 class _Versioned(Protocol):
