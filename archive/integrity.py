@@ -273,6 +273,7 @@ class _ProjectCheck:
             self.fail("projects", p.id, f"状态 {p.status} 与事件记录的 {status} 不符")
         team = [(facts.get("manager_id"), "manager", 0), (facts.get("supervisor_id"), "supervisor", 0)]
         team += [(w, "worker", i) for i, w in enumerate(dict.fromkeys(facts.get("worker_ids", [])))]
+        team += [(facts["evaluator_id"], "evaluator", 0)] if facts.get("evaluator_id") else []
         found = sorted((m.person_id, m.role, m.position) for m in members if m.project_id == p.id)
         if found != sorted(team):
             self.fail("project_members", p.id, "项目团队与立项事件不符")

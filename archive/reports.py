@@ -70,10 +70,14 @@ def indicator_report(project_id: str) -> list[dict[str, Any]]:
     return report
 
 
-def scorecard_report(project_id: str, form_id: str = "scorecard", card_id: str = "default") -> dict[str, Any]:
-    """The weighted score of the latest scorecard submission, per dimension and in total."""
-    card = get_scorecard(card_id)
+def scorecard_report(project_id: str, form_id: str = "scorecard") -> dict[str, Any]:
+    """The weighted score of the latest scorecard submission on the scorecard the project's template
+    names (`scorecard:`, `default` unless it says), per dimension and in total."""
     with read_session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"没有项目 {project_id}")
+        card = get_scorecard(str(project.template_snapshot.get("scorecard", "default")))
         sub = (
             session.execute(
                 select(FormSubmission)

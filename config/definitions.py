@@ -1,5 +1,6 @@
-"""The agency's own definitions beside swflow's: templates, forms, scorecards and escalation policies
-an agency writes go in `$SWFLOW_HOME/definitions/{templates,forms,scorecards,escalation}/*.yaml`
+"""The agency's own definitions beside swflow's: templates, forms, scorecards, escalation policies and
+instruments an agency writes go in `$SWFLOW_HOME/definitions/{templates,forms,scorecards,escalation,
+instruments}/*.yaml`
 (or under `SWFLOW_DEFINITIONS`). They load with swflow's own and are validated the same way. One id
 may appear once per folder; an agency file with the id of one of swflow's own must carry a higher
 version, and then wins for new projects (a running project keeps the snapshot it was launched with).
@@ -18,7 +19,13 @@ from swflow.config.settings import home_dir
 
 __all__ = ["KINDS", "agency_folder", "catalogue"]
 
-KINDS = {"templates": "模板", "forms": "表单", "scorecards": "记分卡", "escalation": "升级策略", "instruments": "量表/问卷"}
+KINDS = {
+    "templates": "模板",
+    "forms": "表单",
+    "scorecards": "记分卡",
+    "escalation": "升级策略",
+    "instruments": "量表/问卷",
+}
 
 
 class _Versioned(Protocol):

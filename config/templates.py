@@ -15,7 +15,7 @@ from swflow.config.yaml_source import load_definition
 __all__ = ["APPROVER_TITLES", "GateRule", "StageSpec", "Template", "load_template", "list_templates", "get_template"]
 
 Slug = str
-ROLES = ("manager", "supervisor", "worker", "director")
+ROLES = ("manager", "supervisor", "worker", "director", "evaluator")
 
 
 class _Frozen(BaseModel):
@@ -59,6 +59,9 @@ class StageSpec(_Frozen):
     duration_days: int = Field(ge=1, le=250, description="working days")
     forms: tuple[str, ...] = Field(min_length=1, description="forms required once per round")
     optional_forms: tuple[str, ...] = Field(default=(), description="forms that may be submitted, not required")
+    evaluator_forms: tuple[str, ...] = Field(
+        default=(), description="forms of `forms` filled by the project's evaluator (评估方), not its lead worker"
+    )
     activities: ActivitySource | None = None
     gate: GateRule = GateRule()
     escalation_policy: str | None = Field(default=None, description="overrides the template's policy")
@@ -79,6 +82,10 @@ class Template(_Frozen):
     service_items: tuple[ServiceItem, ...] = Field(min_length=1)
     sensitivity: Literal["normal", "sensitive"] = "normal"
     escalation_policy: str = "default"
+    scorecard: str = Field(default="default", description="the scorecard (config/scorecards) its scorecard form scores")
+    evaluator_independent: bool = Field(
+        default=True, description="four eyes: the evaluator may not be the manager, the supervisor or a worker"
+    )
     stages: tuple[StageSpec, ...] = Field(min_length=1)
 
     @field_validator("stages")
@@ -100,6 +107,21 @@ class Template(_Frozen):
                     f"stages.{index}.gate.steps: 敏感服务领域的策划和结项审核必须有机构负责人（director）一步"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _evaluator_forms_are_the_stages_own(self) -> Template:
+        for index, stage in enumerate(self.stages):
+            for form_id in stage.evaluator_forms:
+                if form_id not in stage.forms:
+                    raise ValueError(
+                        f"stages.{index}.evaluator_forms: {form_id} 不是本阶段的必填表单"
+                        f"（forms：{'、'.join(stage.forms)}）：评估方只填写本阶段 forms 中列出的表单"
+                    )
+        return self
+
+    def evaluator_forms(self) -> dict[str, tuple[str, ...]]:
+        """stage key → the forms its evaluator fills, for the stages that have any."""
+        return {stage.key: stage.evaluator_forms for stage in self.stages if stage.evaluator_forms}
 
     @model_validator(mode="after")
     def _activities_come_from_earlier_stages(self) -> Template:

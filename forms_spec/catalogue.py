@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from swflow.config.errors import DefinitionError, NotFoundError
 from swflow.config.escalation import list_policies
+from swflow.config.scorecards import get_scorecard
 from swflow.config.templates import Template
 from swflow.forms_spec.spec import FormSpec, get_form
 
 __all__ = ["check_template_forms", "template_forms"]
 
 SCHEDULE_COLUMNS = {"start": "date", "duration_days": "integer", "responsible": "person"}
+SCORECARD_FORM, SCORECARD_TABLE = "scorecard", "scores"  # its `indicator` column lists the card's indicators
 
 
 def template_forms(template: Template) -> dict[str, FormSpec]:
@@ -45,10 +47,16 @@ def check_template_forms(template: Template, source: str) -> dict[str, FormSpec]
             owner[form_id] = stage.key
         if stage.activities:
             problems += _schedule_problems(index, stage.activities.form, stage.activities.table)
+        if SCORECARD_FORM in stage.forms:
+            problems += _scorecard_problems(index, template)
         if stage.escalation_policy and stage.escalation_policy not in policies:
             problems.append(
                 f"stages.{index}.escalation_policy: 没有升级策略 {stage.escalation_policy}（可选：{known}）"
             )
+    try:
+        get_scorecard(template.scorecard)
+    except NotFoundError as exc:
+        problems.append(f"scorecard: {exc}")
     if template.escalation_policy not in policies:
         problems.append(f"escalation_policy: 没有升级策略 {template.escalation_policy}（可选：{known}）")
     if problems:
@@ -70,4 +78,24 @@ def _schedule_problems(index: int, form_id: str, table: str) -> list[str]:
         f"{where}.table: {form_id}.{table} 须有 {name} 列（{kind}）"
         for name, kind in SCHEDULE_COLUMNS.items()
         if columns.get(name) != kind
+    ]
+
+
+def _scorecard_problems(index: int, template: Template) -> list[str]:
+    """The scorecard form scores exactly the indicators of the template's scorecard (config/scorecards)."""
+    where = f"stages.{index}.forms"
+    try:
+        form, card = get_form(SCORECARD_FORM), get_scorecard(template.scorecard)
+    except NotFoundError:  # named above: the form under its stage, the scorecard under `scorecard`
+        return []
+    table = next((f for f in form.fields if f.name == SCORECARD_TABLE), None)
+    column = next((c for c in (table.columns or ()) if c.name == "indicator"), None) if table else None
+    listed = set((column.choices or {}) if column else {})
+    wanted = set(card.indicator_keys())
+    if listed == wanted:
+        return []
+    missing, extra = "、".join(sorted(wanted - listed)) or "无", "、".join(sorted(listed - wanted)) or "无"
+    return [
+        f"{where}: 表单 {SCORECARD_FORM} v{form.version} 的 {SCORECARD_TABLE}.indicator 选项与记分卡 {card.id} "
+        f"v{card.version} 的指标不一致（表单缺少：{missing}；记分卡没有：{extra}）"
     ]

@@ -235,6 +235,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         manager_id=args.manager,
         supervisor_id=args.supervisor,
         worker_ids=args.worker,
+        evaluator_id=args.evaluator,
     )
     plan = arch.prepare_launch(request, system_clock().date())
     if launch_project(plan) is None:

@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manager", required=True)
     p.add_argument("--supervisor", required=True)
     p.add_argument("--worker", action="append", required=True)
+    p.add_argument("--evaluator", help="评估方：填写模板 evaluator_forms 中表单的人（模板有这类表单时必填）")
 
     p = _add(sub, "status", "项目状态：阶段、审核、轮次、期限、等待谁")
     p.add_argument("project", nargs="?")
@@ -171,6 +172,7 @@ FIELD_TITLES = {
     "manager_id": "项目主管（--manager）",
     "supervisor_id": "督导（--supervisor）",
     "worker_ids": "社工（--worker）",
+    "evaluator_id": "评估方（--evaluator）",
     "occurred_at": "发生时间（--at）",
     "due": "期限（--due）",
     "birth_year": "出生年份（--birth-year）",

@@ -12,10 +12,11 @@ from starlette.responses import HTMLResponse
 
 from swflow.config.clock import local_text
 from swflow.domain.people.accounts import SignedIn
+from swflow.domain.people.rules import ROLE_TITLES
 
 __all__ = ["render", "sentence_page", "ROLE_NAMES"]
 
-ROLE_NAMES = {"manager": "项目主管", "supervisor": "督导", "worker": "社工", "director": "机构负责人"}
+ROLE_NAMES = ROLE_TITLES  # one list of role titles (the evaluator, 评估方, included)
 
 
 @cache

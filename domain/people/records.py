@@ -29,7 +29,9 @@ __all__ = [
     "get_person",
 ]
 
-Role = Literal["manager", "supervisor", "worker", "director"]
+# evaluator (评估方): scores outcome evaluations; may be the agency's or a funder's or third party's
+# person. Not a social worker of the agency: §8.1.1 qualifications are not asked of them.
+Role = Literal["manager", "supervisor", "worker", "director", "evaluator"]
 
 # The channels swflow sends to (README "Notification channels"; notifications/robots.py for the robots).
 NOTIFY_SCHEMES = frozenset(

@@ -11,7 +11,13 @@ from typing import Any
 
 __all__ = ["ROLE_TITLES", "role_problems", "qualification_problem"]
 
-ROLE_TITLES = {"manager": "项目主管", "supervisor": "督导", "worker": "社工", "director": "机构负责人"}
+ROLE_TITLES = {
+    "manager": "项目主管",
+    "supervisor": "督导",
+    "worker": "社工",
+    "director": "机构负责人",
+    "evaluator": "评估方",  # fills a template's `evaluator_forms`; no §8.1.1 check (not the agency's social worker)
+}
 
 
 def role_problems(assignments: Iterable[tuple[str, str, Collection[str]]]) -> list[str]:

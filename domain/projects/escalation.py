@@ -20,12 +20,14 @@ from sqlalchemy.orm import Session
 from swflow.config.clock import local_text
 from swflow.config.escalation import EscalationStep
 from swflow.db.journal import append_event, project_stream
+from swflow.db.snapshot import stage_spec
 from swflow.db.tables import Escalation, Person, Project, ProjectMember, Stage, WorkItem
 from swflow.domain.deadlines.rules import next_fire, step_due
 from swflow.domain.deadlines.schedule import SweepReport, policy_for, schedule_gate, schedule_item  # noqa: F401
 from swflow.domain.outbox.context import message_context
 from swflow.domain.outbox.records import enqueue
 from swflow.domain.outbox.relevance import about_any, about_items, about_stage
+from swflow.domain.projects.evaluators import evaluator_forms
 from swflow.domain.projects.rules import StageStatus
 
 __all__ = ["sweep_projects"]
@@ -120,7 +122,9 @@ def _act(
             payload={"stage": stage.key, "round": stage.round, "step": step.key},
             flow_run_id=project.flow_run_id,
         )
-    if step.action == "reassign" and item is not None:
+    # the evaluator's form (评估方) is never handed to a worker: they would grade their own project
+    evaluators = item is not None and item.form_id in evaluator_forms(stage_spec(project, stage.key))
+    if step.action == "reassign" and item is not None and not evaluators:
         team = list(
             session.execute(
                 select(ProjectMember.person_id)

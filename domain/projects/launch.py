@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from swflow.config.errors import RefusedError
-from swflow.config.templates import get_template
+from swflow.config.templates import Template, get_template
 from swflow.db.engine import read_session, unit_of_work
 from swflow.db.journal import append_event, project_stream
 from swflow.db.tables import Project, ProjectMember, Stage
@@ -31,6 +31,7 @@ class LaunchRequest(BaseModel):
     manager_id: str
     supervisor_id: str
     worker_ids: list[str] = Field(min_length=1)
+    evaluator_id: str | None = Field(default=None, description="fills the template's evaluator_forms (评估方)")
 
 
 class LaunchPlan(BaseModel):
@@ -63,6 +64,7 @@ def prepare_launch(request: LaunchRequest, today: date) -> LaunchPlan:
             problems.append(f"{request.supervisor_id} 不能同时是本项目的项目主管和督导（四眼原则）")
         if request.supervisor_id in request.worker_ids:
             problems.append(f"{request.supervisor_id} 不能同时是本项目的督导和社工（四眼原则）")
+        problems += _evaluator_problems(session, request, template, set(people))
         project_id = _new_project_id()
         while session.get(Project, project_id) is not None:
             project_id = _new_project_id()
@@ -74,6 +76,34 @@ def prepare_launch(request: LaunchRequest, today: date) -> LaunchPlan:
         template_snapshot=template.model_dump(mode="json"),
         forms_snapshot={fid: form.model_dump(mode="json") for fid, form in forms.items()},
     )
+
+
+def _evaluator_problems(session: Session, request: LaunchRequest, template: Template, team: set[str]) -> list[str]:
+    """The evaluator (评估方): given exactly when the template has evaluator forms, holding the role,
+    active and — unless the template says otherwise — not on the team. No §8.1.1 check: an evaluator
+    may be a funder's or a third party's person, not the agency's social worker."""
+    wanted = template.evaluator_forms()
+    evaluator_id = request.evaluator_id
+    if evaluator_id is None:
+        if not wanted:
+            return []
+        forms = "；".join(f"阶段 {stage}：{'、'.join(forms)}" for stage, forms in wanted.items())
+        return [f"评估方（--evaluator）：模板 {template.id} 规定这些表单由评估方填写（{forms}），请指定评估方"]
+    if not wanted:
+        return [f"评估方（--evaluator）：模板 {template.id} 没有由评估方填写的表单（evaluator_forms），不需要评估方"]
+    evaluator = get_person(session, evaluator_id)
+    problems = role_problems([(evaluator_id, "evaluator", evaluator.roles)])
+    if not evaluator.active and evaluator_id not in team:  # a team member's is said once, above
+        problems.append(f"{evaluator_id} 已停用")
+    if template.evaluator_independent:
+        places = [(request.manager_id, "项目主管"), (request.supervisor_id, "督导")]
+        places += [(w, "社工") for w in dict.fromkeys(request.worker_ids)]
+        problems += [
+            f"{evaluator_id} 不能同时是本项目的评估方和{title}（四眼原则：模板要求评估方独立于项目团队）"
+            for pid, title in places
+            if pid == evaluator_id
+        ]
+    return problems
 
 
 def record_launch(plan: LaunchPlan, flow_run_id: str | None, now: datetime) -> Project:
@@ -99,6 +129,7 @@ def record_launch(plan: LaunchPlan, flow_run_id: str | None, now: datetime) -> P
         session.add(project)
         members = [(request.manager_id, "manager", 0), (request.supervisor_id, "supervisor", 0)]
         members += [(w, "worker", i) for i, w in enumerate(dict.fromkeys(request.worker_ids))]
+        members += [(request.evaluator_id, "evaluator", 0)] if request.evaluator_id else []
         session.add_all(ProjectMember(project_id=project.id, person_id=p, role=r, position=i) for p, r, i in members)
         for seq, stage in enumerate(plan.template_snapshot["stages"], start=1):
             session.add(

@@ -34,7 +34,7 @@ __all__ = [
     "project_view",
 ]
 
-ROLE_ORDER = {"manager": 0, "supervisor": 1, "worker": 2}
+ROLE_ORDER = {"manager": 0, "supervisor": 1, "worker": 2, "evaluator": 3}  # how a project's members are listed
 
 
 @dataclass(frozen=True)

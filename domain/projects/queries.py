@@ -14,7 +14,7 @@ from swflow.db.snapshot import deferred_snapshots, form_title, stage_spec
 from swflow.db.tables import Event, GateDecision, OutboxMessage, Person, Project, ProjectMember, Stage, WorkItem
 from swflow.domain.people.records import get_person
 from swflow.domain.projects.gates import deciders, gate_context
-from swflow.domain.projects.project_view import count_kinds, due_words, worklist_order
+from swflow.domain.projects.project_view import ROLE_ORDER, count_kinds, due_words, worklist_order
 from swflow.domain.projects.rules import ROLE_OF_STEP, GateContext, StageStatus, why_not_decide
 
 __all__ = ["project_status", "list_projects", "inbox", "inbox_view", "undelivered_decisions", "project_events"]
@@ -27,11 +27,10 @@ def project_status(project_id: str) -> dict[str, Any]:
             from swflow.config.errors import NotFoundError
 
             raise NotFoundError(f"没有项目 {project_id}")
-        members = session.execute(
-            select(ProjectMember)
-            .where(ProjectMember.project_id == project_id)
-            .order_by(ProjectMember.role, ProjectMember.position)
-        ).scalars()
+        members = sorted(
+            session.execute(select(ProjectMember).where(ProjectMember.project_id == project_id)).scalars(),
+            key=lambda m: (ROLE_ORDER.get(m.role, 9), m.position),
+        )
         stages = (
             session.execute(select(Stage).where(Stage.project_id == project_id).order_by(Stage.seq)).scalars().all()
         )

@@ -1,8 +1,10 @@
 """Opening a stage round: which work items, for whom, due when — and telling each assignee.
 
-Required forms go to the project's lead worker, due with the stage. A stage that declares
+Required forms go to the project's lead worker, due with the stage — except the stage's
+`evaluator_forms`, which go to the project's evaluator (评估方). A stage that declares
 `activities` also gets one record per row of the approved schedule, assigned to the row's
-responsible worker and due when the activity ends.
+responsible worker and due when the activity ends; the stage itself is then due when its last
+activity ends, if that is later than its own duration (docs/forms.md).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from swflow.domain.deadlines.schedule import schedule_item
 from swflow.domain.outbox.context import message_context
 from swflow.domain.outbox.records import enqueue
 from swflow.domain.outbox.relevance import about_stage
+from swflow.domain.projects.evaluators import evaluator_of
 from swflow.domain.projects.rules import StageStatus
 
 __all__ = ["open_round", "lead_worker", "stage_spec"]  # stage_spec re-exported for callers
@@ -92,11 +95,22 @@ def _plan(
     lead = _workers(session, project.id)[0]
     wanted = forms if forms is not None else list(spec["forms"])
     planned = [
-        PlannedItem(f, "", project.forms_snapshot[f]["title"], lead, stage.due_at) for f in wanted if f in spec["forms"]
+        PlannedItem(
+            f,
+            "",
+            project.forms_snapshot[f]["title"],
+            evaluator_of(session, project, stage.key, f) or lead,
+            stage.due_at,
+        )
+        for f in wanted
+        if f in spec["forms"]
     ]
     source = spec.get("activities")
     if source and (forms is None or source["record_form"] in forms):
-        planned += _activity_items(session, project, source, end_hour)
+        activities = _activity_items(session, project, source, end_hour)
+        planned += activities
+        if activities:  # the approved schedule is the plan: the stage waits for its last activity
+            stage.due_at = max([stage.due_at, *(a.due for a in activities)])
     return planned
 
 

@@ -152,10 +152,16 @@ def why_not_delegate(
 
 
 def why_not_submit(
-    stage_status: str, stage_title: str, is_assignee: bool, person_id: str, steps_approved: int = 0
+    stage_status: str,
+    stage_title: str,
+    is_assignee: bool,
+    person_id: str,
+    steps_approved: int = 0,
+    filled_by: str | None = None,
 ) -> str | None:
     """`steps_approved`: steps of this round's gate already approved. A form never changes under a
-    decision: a later step would approve what an earlier approver never saw (DESIGN "Gates")."""
+    decision: a later step would approve what an earlier approver never saw (DESIGN "Gates").
+    `filled_by`: who the template reserves the form for (its evaluator, "评估方 name（id）")."""
     if stage_status not in (StageStatus.OPEN, StageStatus.AWAITING_DECISION):
         return f"阶段「{stage_title}」现在不接受提交（状态：{stage_status}）"
     if steps_approved > 0:
@@ -163,6 +169,8 @@ def why_not_submit(
             f"阶段「{stage_title}」本轮审核已有 {steps_approved} 步批准，表单不能再改：否则后面的审核人会批准"
             "前面的审核人没有看过的内容。如需修改，请当前审核人退回本阶段"
         )
+    if not is_assignee and filled_by:
+        return f"{person_id} 不能提交此表单：模板规定它由{filled_by}填写（evaluator_forms：项目团队不评自己的项目）"
     if not is_assignee:
         return f"{person_id} 不是此表单的负责人"
     return None

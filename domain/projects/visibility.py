@@ -3,7 +3,8 @@
 Seeing a project is wider than seeing its sensitive fields (`swflow.domain.people.visibility`:
 the team and directors). The page is also open to whoever decides or decided one of its gates, and
 to the agency's project managers (the manager role), who oversee service delivery across projects;
-for them sensitive fields stay masked (the dossier's rule)."""
+for them sensitive fields stay masked (the dossier's rule). A project's evaluator (评估方) is one of
+its members and opens the page to do their part; for them too sensitive fields stay masked."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def why_not_see_project(
     deciders: Collection[str],
 ) -> str | None:
     """The reason `viewer` may not see the project, or None. `team` is its members (manager,
-    supervisor, workers); `deciders` is who decided one of its gates or is waited on at one now."""
+    supervisor, workers, evaluator); `deciders` is who decided one of its gates or is waited on at one now."""
     if not viewer_active:
         return f"{viewer} 已停用，不能查看项目 {project_id}"
     if viewer in team or viewer in deciders or ROLES_SEEING_EVERY_PROJECT.intersection(viewer_roles):

@@ -18,6 +18,8 @@ from swflow.db.journal import append_event, project_stream
 from swflow.db.tables import FormSubmission, Person, Project, ProjectMember, Stage, WorkItem
 from swflow.domain.deadlines.schedule import schedule_gate
 from swflow.domain.people.records import get_person
+from swflow.domain.projects.evaluators import evaluator_refusal
+from swflow.domain.projects.form_context import form_context
 from swflow.domain.projects.gates import notify_approvers
 from swflow.domain.projects.rules import ProjectStatus, StageStatus, why_not_submit
 from swflow.domain.projects.stages import find_stage, lock_project
@@ -132,8 +134,10 @@ def submit_form(
         approved = stage.gate_step - 1 if stage.status == StageStatus.AWAITING_DECISION else 0
         if approved and (fixed := why_not_submit(stage.status, stage.title, True, person_id, approved)):
             raise RefusedError(fixed)  # before the form is read: nothing it says could be taken
+        if reserved := evaluator_refusal(session, project, stage, form_id, person_id, approved):
+            raise RefusedError(reserved)  # the evaluator's form (评估方): nobody else's to fill
         form = FormSpec.model_validate(project.forms_snapshot[form_id])
-        clean = validate_submission(form, data)
+        clean = validate_submission(form, data, form_context(session, project, now))
         _check_people(session, project, form, clean)
         item = _find_item(session, stage, form_id, activity, optional, person_id, now)
         reason = why_not_submit(

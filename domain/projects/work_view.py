@@ -18,6 +18,7 @@ from swflow.config.errors import NotFoundError, RefusedError
 from swflow.db.engine import read_session
 from swflow.db.tables import FormSubmission, GateDecision, Person, Project, ProjectMember, Stage, WorkItem
 from swflow.db.web_tables import FormDraft
+from swflow.domain.projects.evaluators import evaluator_refusal
 from swflow.domain.projects.rules import ProjectStatus, why_not_submit
 
 __all__ = ["WorkItemView", "work_item_view", "check_may_fill"]
@@ -55,7 +56,9 @@ def check_may_fill(session: Session, item_id: int, person_id: str) -> tuple[Work
     project = session.get_one(Project, item.project_id)
     if project.status != ProjectStatus.RUNNING:
         raise RefusedError(f"项目 {project.id} 已结束（{project.status}），不能再提交")
-    if reason := why_not_submit(stage.status, stage.title, item.assignee_id == person_id, person_id):
+    if reason := evaluator_refusal(session, project, stage, item.form_id, person_id) or why_not_submit(
+        stage.status, stage.title, item.assignee_id == person_id, person_id
+    ):
         raise RefusedError(reason)
     if item.round != stage.round:
         raise RefusedError(f"此表单属于「{stage.title}」第 {item.round} 轮，本阶段已进入第 {stage.round} 轮")

@@ -30,7 +30,16 @@ def supervisees(session: Session, session_id: int) -> list[str]:
 
 
 def project_team(session: Session, project_id: str) -> set[str]:
-    return set(session.execute(select(ProjectMember.person_id).where(ProjectMember.project_id == project_id)).scalars())
+    """The manager, supervisor and workers. Not the evaluator (评估方): an incident record is about the
+    people served and the staff who serve them; whoever scores the project's outcomes, often for a
+    funder or a third party, is not in its circle."""
+    return set(
+        session.execute(
+            select(ProjectMember.person_id).where(
+                ProjectMember.project_id == project_id, ProjectMember.role != "evaluator"
+            )
+        ).scalars()
+    )
 
 
 def session_circle(session: Session, record: SupervisionSession) -> Circle:

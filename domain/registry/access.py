@@ -1,5 +1,5 @@
 """Who may see a person's sensitive fields (docs/architecture.md, contract 8): the teams of the projects the person is
-in (manager, supervisor, workers), whoever registered them, and directors. Everyone else sees
+in (manager, supervisor, workers; not an evaluator), whoever registered them, and directors. Everyone else sees
 them masked. A project counts once the person is enrolled in it: naming an id in an activity
 record does not open anyone's file."""
 
@@ -25,7 +25,13 @@ def person_projects(session: Session, person_id: int) -> list[str]:
 
 def person_audience(session: Session, person: ServedPerson) -> Audience:
     projects = person_projects(session, person.id)
-    team = set(session.execute(select(ProjectMember.person_id).where(ProjectMember.project_id.in_(projects))).scalars())
+    team = set(
+        session.execute(
+            select(ProjectMember.person_id).where(
+                ProjectMember.project_id.in_(projects), ProjectMember.role != "evaluator"
+            )
+        ).scalars()
+    )  # a project's evaluator (评估方) scores its outcomes: not in the circle of the people it serves
     owners = set(
         session.execute(select(Referral.owner_id).where(Referral.person_id.in_(aliases(session, person.id)))).scalars()
     )

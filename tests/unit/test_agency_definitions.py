@@ -145,3 +145,30 @@ def test_templates_new_refuses_to_overwrite_or_take_a_taken_id(
     assert main(["templates", "new", "--from", "elderly-care", "--id", "ours"]) == 3  # now it is taken
     assert "已有模板 ours" in capsys.readouterr().err
     assert sorted(p.name for p in (archive_home / "definitions" / "templates").iterdir()) == ["ours.yaml"]
+
+
+def test_a_scorecard_whose_indicators_are_not_the_forms_is_refused_by_templates_validate(
+    archive_home: Path, people: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from swflow.config.scorecards import get_scorecard
+
+    card = get_scorecard("default").model_dump(mode="json")
+    card |= {"id": "funder-card", "version": 1}
+    card["dimensions"][0]["indicators"][0]["key"] = "needs_met"  # the scorecard form does not list it
+    (_definitions(archive_home, "scorecards") / "funder-card.yaml").write_text(
+        yaml.safe_dump(card, allow_unicode=True), encoding="utf-8"
+    )
+    assert main(["templates", "new", "--from", "children-youth", "--id", "our-children"]) == 0
+    path = archive_home / "definitions" / "templates" / "our-children.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    capsys.readouterr()
+    for scorecard, wanted in (
+        ("funder-card", "stages.3.forms: 表单 scorecard v1 的 scores.indicator 选项与记分卡 funder-card v1 的指标不一致"
+         "（表单缺少：needs_met；记分卡没有：needs_identified）"),
+        ("no-such-card", "scorecard: 没有记分卡 no-such-card"),
+    ):  # fmt: skip
+        path.write_text(yaml.safe_dump({**data, "scorecard": scorecard}, allow_unicode=True), encoding="utf-8")
+        assert main(["templates", "validate", str(path)]) == 2
+        assert wanted in capsys.readouterr().err
+    path.write_text(yaml.safe_dump({**data, "scorecard": "default"}, allow_unicode=True), encoding="utf-8")
+    assert main(["templates", "validate", str(path)]) == 0

@@ -196,3 +196,28 @@ def test_an_activity_recorded_for_tomorrow_is_refused_and_nothing_is_written(
     with pytest.raises(FormError, match=r"活动日期（activity_date）：不能晚于提交当天"):
         domain.submit_form(project_id, "activity-record", WORKER, record, NOW)
     assert _written(project_id) == before
+
+
+def test_the_stage_that_records_a_schedule_is_due_when_its_last_activity_ends(
+    launch: Any, sample_forms: dict[str, Any]
+) -> None:
+    from swflow.db.tables import Stage, WorkItem
+
+    from ._registry import ASSESSMENT, PARTICIPATION, PLANNING, _pass
+
+    schedule = sample_forms["service-schedule"]
+    schedule["activities"][1] |= {"start": "2026-04-01", "duration_days": 200}  # well past the stage's 90 days
+    project_id = launch(template_id=PARTICIPATION)
+    _pass(project_id, "assessment", ASSESSMENT, sample_forms)
+    _pass(project_id, "planning", PLANNING, sample_forms)
+    domain.open_stage(project_id, "execution", NOW)
+    with read_session() as session:
+        stage = session.execute(
+            select(Stage).where(Stage.project_id == project_id, Stage.key == "execution")
+        ).scalar_one()
+        items = {
+            i.activity: i.due_at
+            for i in session.execute(select(WorkItem).where(WorkItem.stage_id == stage.id)).scalars()
+        }
+    assert stage.due_at == items["a2"] and items["a2"] > items[""]  # the forms keep the stage's own duration
+    assert stage.due_at.date() > date(2027, 1, 1)
