@@ -17,6 +17,7 @@ from swflow.app.cli.run_commands import RUN_COMMANDS
 from swflow.config.clock import system_clock
 from swflow.config.errors import FormError, StorageError, bad_path, os_error_text
 from swflow.config.settings import get_settings
+from swflow.domain.people.rules import ROLE_TITLES
 
 __all__ = ["run", "COMMANDS"]
 
@@ -64,7 +65,8 @@ def cmd_people(args: argparse.Namespace) -> int:
         if args.json:
             print_json(people)
         for p in [] if args.json else people:
-            print(f"{p['id']:<16} {p['name']:<8} {'、'.join(p['roles'])}  通知渠道 {p['channels']}")
+            titles = "、".join(ROLE_TITLES.get(r, r) for r in p["roles"])
+            print(f"{p['id']:<16} {p['name']:<8} {titles}  通知渠道 {p['channels']}")
         return 0
     if args.people_command in ("invite", "reset-password"):
         from swflow.app.cli.common import os_user

@@ -22,11 +22,12 @@ from swflow.domain.deadlines.records import record_context
 from swflow.domain.outbox import enqueue
 from swflow.domain.people.links import OpenedLink, issue_link, link_url, open_link, refusals_recorded, use_link
 from swflow.domain.people.records import PersonRecord, decision_grants, get_person, write_people
+from swflow.domain.people.rules import ROLE_TITLES
 from swflow.domain.quality.staffing import watch_people
 
 __all__ = ["ROLE_WORDS", "GrantLink", "PeopleImport", "confirm_grant", "import_people_held", "open_grant_link"]
 
-ROLE_WORDS = {"supervisor": "督导", "director": "机构负责人", "manager": "项目主管", "worker": "社工"}
+ROLE_WORDS = ROLE_TITLES  # one list of role titles (domain.people.rules)
 
 
 @dataclass

@@ -269,3 +269,7 @@ def test_people_import_takes_an_evaluator_without_qualifications(
     path.write_text(yaml.safe_dump({"people": [funder]}, allow_unicode=True), encoding="utf-8")
     assert main(["people", "import", str(path)]) == 0
     assert [p["roles"] for p in list_people() if p["id"] == "he.funder"] == [["evaluator"]]
+    capsys.readouterr()
+    assert main(["people", "list"]) == 0
+    listed = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("he.funder"))
+    assert "评估方" in listed and "evaluator" not in listed  # the title, not the key
