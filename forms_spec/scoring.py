@@ -14,7 +14,7 @@ from typing import Any
 from swflow.config.errors import FormError
 from swflow.forms_spec.instrument import GridRow, Instrument, Item
 
-__all__ = ["check_answers", "score_answers", "SCORING_VERSION"]
+__all__ = ["check_answers", "score_answers", "skip_condition", "SCORING_VERSION"]
 
 SCORING_VERSION = 1  # the archive keeps it beside each computed score: a number traces to its rule
 YES = {"是": True, "yes": True, "true": True, "1": True, "否": False, "no": False, "false": False, "0": False}
@@ -86,7 +86,7 @@ def _shown(item: Item, kept: Mapping[str, Any]) -> bool:
     return any(v in item.show_if.equals for v in values)
 
 
-def _condition(instrument: Instrument, item: Item) -> str:
+def skip_condition(instrument: Instrument, item: Item) -> str:
     """「第 continue 题答“否”」 in the words of the question the skip depends on."""
     assert item.show_if is not None
     source, _ = instrument.answer_items()[item.show_if.item]
@@ -112,7 +112,7 @@ def check_answers(instrument: Instrument, given: Mapping[str, Any]) -> tuple[dic
                     problems.append((_where(item, row), "必答"))
                 continue
             if not shown:
-                problems.append((_where(item, row), f"只在{_condition(instrument, item)}时回答（跳过此题）"))
+                problems.append((_where(item, row), f"只在{skip_condition(instrument, item)}时回答（跳过此题）"))
                 continue
             answer, rule = _one(instrument, item, value)
             if rule is not None:

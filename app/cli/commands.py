@@ -11,6 +11,7 @@ from typing import Any, Literal
 from swflow import db
 from swflow.app.cli import registry_cli
 from swflow.app.cli.common import domain_acts, print_json, read_data_file
+from swflow.app.cli.instrument_cli import INSTRUMENT_COMMANDS
 from swflow.app.cli.quality_commands import QUALITY_COMMANDS
 from swflow.app.cli.record_commands import RECORD_COMMANDS
 from swflow.app.cli.run_commands import RUN_COMMANDS
@@ -345,6 +346,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     **QUALITY_COMMANDS,
+    **INSTRUMENT_COMMANDS,
     **RUN_COMMANDS,
     **RECORD_COMMANDS,
     "init": cmd_init,

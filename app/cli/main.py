@@ -13,6 +13,7 @@ from functools import cache
 from swflow.app.cli import registry_cli
 from swflow.app.cli.argparse_words import install as install_argparse_words
 from swflow.app.cli.common import os_user
+from swflow.app.cli.instrument_cli import add_instrument_commands
 from swflow.app.cli.quality_cli import add_quality_commands
 from swflow.app.cli.run_commands import add_run_commands
 from swflow.config.limits import record_id
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(forms, "show", "显示一个表单")
     p.add_argument("form_id")
     p.add_argument("--schema", action="store_true", help="输出 JSON Schema")
+
+    add_instrument_commands(sub, _add)
 
     p = _add(sub, "launch", "从模板启动服务项目，输出项目编号")
     p.add_argument("template_id")
