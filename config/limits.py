@@ -21,6 +21,7 @@ from swflow.config.syntax_words import UNBUILDABLE_VALUE, syntax_error_text
 __all__ = [
     "InputLimits",
     "get_limits",
+    "read_input_bytes",
     "read_input_file",
     "parse_input_text",
     "check_value",
@@ -129,9 +130,8 @@ def parse_input_text(text: str, where: str, as_json: bool, limits: InputLimits |
     return value
 
 
-def read_input_file(path: str | Path, flag: str, limits: InputLimits | None = None) -> Any:
-    """A YAML or JSON input file (`.json` is JSON, anything else YAML, which includes JSON): its
-    size is checked before it is read, its text before it is parsed."""
+def read_input_bytes(path: str | Path, flag: str, limits: InputLimits | None = None) -> bytes:
+    """An input file's bytes: a regular file, readable, its size checked before it is read."""
     limits = limits or get_limits()
     file = Path(path)
     where = f"{flag}：{path}" if flag else str(path)
@@ -154,11 +154,20 @@ def read_input_file(path: str | Path, flag: str, limits: InputLimits | None = No
         raise _refuse(
             where, f"不超过 {limits.input_bytes} 字节", f"文件超过 {limits.input_bytes} 字节（SWFLOW_MAX_INPUT_BYTES）"
         )
+    return raw
+
+
+def read_input_file(path: str | Path, flag: str, limits: InputLimits | None = None) -> Any:
+    """A YAML or JSON input file (`.json` is JSON, anything else YAML, which includes JSON): its
+    size is checked before it is read, its text before it is parsed."""
+    limits = limits or get_limits()
+    where = f"{flag}：{path}" if flag else str(path)
+    raw = read_input_bytes(path, flag, limits)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _refuse(where, "UTF-8 编码", f"不是 UTF-8 文本（第 {exc.start} 字节）") from exc
-    return parse_input_text(text, where, file.suffix.lower() == ".json", limits)
+    return parse_input_text(text, where, Path(path).suffix.lower() == ".json", limits)
 
 
 LARGEST_ID = 2**63 - 1  # the archive's integer columns (SQLite INTEGER, PostgreSQL BIGINT)

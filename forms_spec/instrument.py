@@ -8,6 +8,7 @@ Its `source`, `licence` and `scoring_source` say where it and its scoring come f
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +38,10 @@ class ResponseScale(_Frozen):
         if values != list(range(values[0], values[-1] + 1)):
             raise ValueError("points：量表的分值须是连续整数（如 0–3、1–7）")
         return self
+
+    @cached_property
+    def by_label(self) -> dict[str, int]:
+        return {label: point for point, label in self.points.items()}
 
     @property
     def low(self) -> int:
@@ -159,8 +164,9 @@ class Instrument(_Frozen):
             raise ValueError("；".join(problems))
         return self
 
+    @cached_property
     def answer_items(self) -> dict[str, tuple[Item, GridRow | None]]:
-        """Every answer key with its item (and grid row)."""
+        """Every answer key with its item (and grid row); worked out once per instrument."""
         found: dict[str, tuple[Item, GridRow | None]] = {}
         for item in self.items:
             if item.kind == "grid":

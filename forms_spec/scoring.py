@@ -29,7 +29,9 @@ def _where(item: Item, row: GridRow | None) -> str:
 
 def _scale_value(instrument: Instrument, item: Item, value: Any) -> tuple[int | None, str | None]:
     scale = instrument.scales[item.scale or ""]
-    labels = {label: point for point, label in scale.points.items()}
+    labels = scale.by_label
+    if isinstance(value, int) and not isinstance(value, bool) and value in scale.points:
+        return value, None
     if isinstance(value, str) and value.strip() in labels:
         return labels[value.strip()], None
     try:
@@ -89,7 +91,7 @@ def _shown(item: Item, kept: Mapping[str, Any]) -> bool:
 def skip_condition(instrument: Instrument, item: Item) -> str:
     """「第 continue 题答“否”」 in the words of the question the skip depends on."""
     assert item.show_if is not None
-    source, _ = instrument.answer_items()[item.show_if.item]
+    source, _ = instrument.answer_items[item.show_if.item]
     words: dict[Any, str] = dict(source.options or {})
     if source.scale:
         words.update(instrument.scales[source.scale].points)
@@ -97,15 +99,19 @@ def skip_condition(instrument: Instrument, item: Item) -> str:
     return f"第 {item.show_if.item} 题答「{'」或「'.join(shown)}」"
 
 
+def _answers_of(item: Item) -> list[tuple[str, GridRow | None]]:
+    return [(f"{item.key}.{row.key}", row) for row in item.rows] if item.kind == "grid" else [(item.key, None)]
+
+
 def check_answers(instrument: Instrument, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     """The answers as kept (keys, numbers, True/False) and every problem with its item."""
     problems: list[Problem] = []
     kept: dict[str, Any] = {}
-    known = set(instrument.answer_items()) | {f"{i.key}.other" for i in instrument.items if i.other}
+    known = set(instrument.answer_items) | {f"{i.key}.other" for i in instrument.items if i.other}
     problems += [(str(key), "问卷中没有这一题") for key in given if key not in known]
     for item in instrument.items:
         shown = _shown(item, kept)
-        for key, row in ((k, r) for k, (i, r) in instrument.answer_items().items() if i.key == item.key):
+        for key, row in _answers_of(item):
             value = given.get(key)
             if _empty(value):
                 if shown and item.required:
@@ -135,7 +141,7 @@ def check_answers(instrument: Instrument, given: Mapping[str, Any]) -> tuple[dic
 
 
 def _scored(instrument: Instrument, key: str, value: Any) -> float | None:
-    item, row = instrument.answer_items()[key]
+    item, row = instrument.answer_items[key]
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if not isinstance(value, int | float):

@@ -37,6 +37,74 @@ def add_instrument_commands(sub: Sub, add: Add) -> None:
     p.add_argument("instrument_id")
     p.add_argument("answers", help="回答文件：题号: 回答（矩阵题写 题号.行，其他选项的内容写 题号.other）")
     p.add_argument("--json", action="store_true")
+    p = add(parts, "check", "检查一份回答表（XLSX/CSV：每行一位受访者，每列一题）并汇总得分；有错时逐格列出")
+    p.add_argument("instrument_id")
+    p.add_argument("file", help="XLSX 或 CSV；首行是列名：受访者编号（respondent）和题号或题目原文")
+    p.add_argument("--json", action="store_true")
+
+
+def _sheet(path: str) -> tuple[list[Any], list[list[Any]]]:
+    """The header and rows of a CSV (UTF-8, or GB18030 as Excel saves it on Chinese Windows) or an XLSX."""
+    import csv
+    import io
+    import zipfile
+
+    from swflow.config.limits import read_input_bytes
+
+    raw = read_input_bytes(path, "")
+    if path.lower().endswith((".xlsx", ".xlsm")):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            raise FormError(f"{path}：不是可读的 XLSX 文件（{type(exc).__name__}）", [(path, "XLSX")]) from exc
+        rows = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+        book.close()
+    else:
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise FormError(f"{path}：不是 UTF-8 或 GB18030 编码的 CSV", [(path, "CSV 编码")])
+        try:
+            rows = [list(row) for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:
+            raise FormError(f"{path}：不是有效的 CSV（{exc}）", [(path, "CSV")]) from exc
+    if not rows:
+        raise FormError(f"{path}：文件是空的（首行应是列名）", [(path, "首行是列名")])
+    return rows[0], rows[1:]
+
+
+def _check(instrument: Any, path: str, as_json: bool) -> int:
+    from swflow.forms_spec.responses import read_responses, summarise
+
+    headers, rows = _sheet(path)
+    responses, problems = read_responses(instrument, headers, rows)
+    if problems:
+        shown = problems[:200]
+        more = f"\n  ……另有 {len(problems) - len(shown)} 处" if len(problems) > len(shown) else ""
+        lines = "\n".join(f"  - {where}：{rule}" for where, rule in shown)
+        raise FormError(f"{path}：{instrument.title}的回答表有 {len(problems)} 处错误：\n{lines}{more}", problems)
+    summary = summarise(instrument, responses)
+    if as_json:
+        print_json({"instrument": instrument.id, "version": instrument.version, "responses": len(responses),
+                    "scores": summary})  # fmt: skip
+        return 0
+    print(f"{instrument.title}：{len(responses)} 份有效回答")
+    for result in summary.values():
+        if result["n"] == 0:
+            print(f"  {result['title']}：无（回答不足）")
+            continue
+        sd = "" if result["sd"] is None else f"，标准差 {result['sd']:g}"
+        span = f"范围 {result['min']:g}–{result['max']:g}"
+        print(f"  {result['title']}：n={result['n']}，平均 {result['mean']:g}{sd}，{span}")
+        if result["bands"]:
+            print("    " + "、".join(f"{label} {count} 人" for label, count in result["bands"].items()))
+    return 0
 
 
 def _show(instrument: Any) -> None:
@@ -84,6 +152,8 @@ def cmd_instruments(args: argparse.Namespace) -> int:
         print(f"{args.file}：量表 {checked.id} v{checked.version}（{checked.title}）有效，{len(checked.items)} 题")
         return 0
     instrument = get_instrument(args.instrument_id)
+    if args.instruments_command == "check":
+        return _check(instrument, args.file, args.json)
     if args.instruments_command == "show":
         _show(instrument)
         return 0
