@@ -53,6 +53,7 @@ def check_template_forms(template: Template, source: str) -> dict[str, FormSpec]
             problems.append(
                 f"stages.{index}.escalation_policy: 没有升级策略 {stage.escalation_policy}（可选：{known}）"
             )
+    problems += _baseline_reference_problems(template)
     try:
         get_scorecard(template.scorecard)
     except NotFoundError as exc:
@@ -99,3 +100,37 @@ def _scorecard_problems(index: int, template: Template) -> list[str]:
         f"{where}: 表单 {SCORECARD_FORM} v{form.version} 的 {SCORECARD_TABLE}.indicator 选项与记分卡 {card.id} "
         f"v{card.version} 的指标不一致（表单缺少：{missing}；记分卡没有：{extra}）"
     ]
+
+
+def _baseline_reference_problems(template: Template) -> list[str]:
+    """A `has_baseline` rule's `baseline: form.table` names a form that exists and a table of it with an
+    `indicator` column (a typo would switch the rule off or refuse every row)."""
+    problems: list[str] = []
+    for form in template_forms_quietly(template):
+        for index, rule in enumerate(form.rules):
+            if rule.baseline is None:
+                continue
+            form_id, table = rule.baseline.split(".", 1)
+            where = f"表单 {form.id} 的 rules.{index}.baseline"
+            try:
+                source = get_form(form_id)
+            except NotFoundError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            field = next((f for f in source.fields if f.name == table), None)
+            if field is None or field.type != "table" or "indicator" not in {c.name for c in field.columns or ()}:
+                problems.append(f"{where}: 表单 {form_id} 没有带 indicator 列的表格 {table}")
+    return problems
+
+
+def template_forms_quietly(template: Template) -> list[FormSpec]:
+    """The template's forms that exist (the missing ones are named elsewhere)."""
+    found = []
+    for stage in template.stages:
+        ids = [*stage.forms, *stage.optional_forms] + ([stage.activities.record_form] if stage.activities else [])
+        for form_id in ids:
+            try:
+                found.append(get_form(form_id))
+            except NotFoundError:
+                continue
+    return found

@@ -3,7 +3,8 @@ items, maxima, evidence; total and grade filled in) and a form's `rules` across 
 
 Each problem is (where, rule) in the words of `validate`: the field's label and key, the row; a rule
 across two fields names both. Checks that need the project (today, its dates, its baselines) run
-only when a `FormContext` is given: a draft or `swflow forms check` without a project skips them."""
+only when a `FormContext` is given: a submission checked outside a project (the unit checks of the
+shipped samples, `validate_submission` without one) skips them."""
 
 from __future__ import annotations
 
@@ -64,7 +65,11 @@ def sheet_problems(form: FormSpec, clean: dict[str, Any]) -> list[Problem]:
         sheet, name = sheet_field.points, sheet_field.name
         assert sheet is not None
         rows = clean.get(name) or []
+        typed = [f for f in form.fields if name in (f.total_of, f.grade_of) and clean.get(f.name) is not None]
         if not rows:
+            problems += [
+                (field_label(form, (f.name,)), f"由「{sheet_field.label}」的得分计算：先为各评分项打分") for f in typed
+            ]
             continue
         items = {i.key: i for i in sheet.items}
         seen: dict[str, int] = {}
@@ -74,7 +79,9 @@ def sheet_problems(form: FormSpec, clean: dict[str, Any]) -> list[Problem]:
                 again = f"与第 {seen[row['item']] + 1} 行是同一评分项「{item.label}」"
                 problems.append((field_label(form, (name, index, "item")), again))
             seen.setdefault(row["item"], index)
-            if not 0 <= row["points"] <= item.max:
+            if round(row["points"], 2) != row["points"]:
+                problems.append((field_label(form, (name, index, "points")), "得分最多保留两位小数"))
+            elif not 0 <= row["points"] <= item.max:
                 bounds = f"「{item.label}」的得分须在 0–{_number(item.max)} 之间"
                 problems.append((field_label(form, (name, index, "points")), bounds))
             if item.evidence and not row.get("evidence"):
@@ -112,7 +119,10 @@ def _values(form: FormSpec, clean: dict[str, Any], rule: FormRule) -> list[tuple
 
 
 def _key(value: Any) -> Any:
-    return " ".join(value.split()).casefold() if isinstance(value, str) else value
+    """What two rows are compared by: text with its spaces and case aside, anything else as JSON text."""
+    if isinstance(value, str):
+        return " ".join(value.split()).casefold()
+    return value if isinstance(value, int | float | bool) else repr(value)
 
 
 def _check(form: FormSpec, rule: FormRule, places: list[Any], context: FormContext | None) -> list[Problem]:
@@ -127,7 +137,7 @@ def _check(form: FormSpec, rule: FormRule, places: list[Any], context: FormConte
         for loc, value, other in places:
             if other is not None and value < other:
                 other_loc = (*loc[:-1], rule.other)
-                problems.append((field_label(form, loc), f"不能早于{field_label(form, other_loc)}（{other}）"))
+                problems.append((field_label(form, loc), f"不能早于{field_label(form, other_loc)}的 {other}"))
         return problems
     if context is None:
         return problems
@@ -157,14 +167,14 @@ def _baseline_problems(form: FormSpec, rule: FormRule, places: list[Any], contex
     if not sources:  # the project's template asks for no baseline: nothing to compare with
         return []
     where = "、".join(b.where for b in sources)
-    known = {_key(i): i for b in sources for i in b.indicators}
+    known = {_key(str(i)): str(i) for b in sources for i in b.indicators}
     problems: list[Problem] = []
     for loc, value, _ in places:
         if not any(b.submitted for b in sources):
             problems.append((field_label(form, loc), f"本项目还没有提交基线（{where}）：后测只能对已有基线的指标填写"))
-        elif _key(value) not in known:
-            listed = "、".join(sorted(known.values()))
-            problems.append((field_label(form, loc), f"基线（{where}）中没有指标「{value}」（已有：{listed}）"))
+        elif _key(str(value)) not in known:
+            listed = f"（已有：{'、'.join(sorted(known.values()))}）" if known else "：基线中还没有任何指标"
+            problems.append((field_label(form, loc), f"基线（{where}）中没有指标「{value}」{listed}"))
     return problems
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -153,7 +153,13 @@ class Instrument(_Frozen):
                 problems.append(f"{where}.show_if.item：{item.show_if.item} 不是此前的题目（跳转只能依据前面的回答）")
             seen[item.key] = item
             answers.update({key: item for key in item.answer_keys()})
+        problems += self._values_problems(answers)
+        keys = [score.key for score in self.scores]
+        if twice := sorted({k for k in keys if keys.count(k) > 1}):
+            problems.append(f"scores：计分 key 重复：{'、'.join(twice)}")
         for index, score in enumerate(self.scores):
+            if repeated := sorted({n for n in score.items if score.items.count(n) > 1}):
+                problems.append(f"scores.{index}.items：{'、'.join(repeated)} 列了两次（会被计两次）")
             for name in score.items:
                 scored = answers.get(name)
                 if scored is None:
@@ -163,6 +169,34 @@ class Instrument(_Frozen):
         if problems:
             raise ValueError("；".join(problems))
         return self
+
+    def answer_values(self, item: Item) -> set[Any] | None:
+        """The answers an item can give (option keys, scale points, True/False), None for numbers and text."""
+        if item.kind in ("scale", "grid"):
+            return set(self.scales[item.scale or ""].points) if item.scale in self.scales else None
+        if item.kind == "yes_no":
+            return {True, False}
+        return set(item.options or {}) if item.kind in ("choice", "multichoice") else None
+
+    def _values_problems(self, answers: dict[str, Item]) -> list[str]:
+        """A skip condition or a count names answers its item can give (a label would never match)."""
+        problems: list[str] = []
+        checks = [(f"items.{i}.show_if.equals", it.show_if.item, it.show_if.equals) for i, it in enumerate(self.items)
+                  if it.show_if is not None]  # fmt: skip
+        checks += [
+            (f"scores.{i}.counts", name, s.counts) for i, s in enumerate(self.scores) for name in s.items if s.counts
+        ]
+        for where, name, values in checks:
+            source = answers.get(name)
+            allowed = self.answer_values(source) if source is not None else None
+            if source is None or allowed is None:
+                continue
+            wrong = [v for v in values if v not in allowed or (isinstance(v, bool) != (source.kind == "yes_no"))]
+            if wrong:
+                listed = "、".join(map(str, sorted(allowed, key=str)))
+                given = "、".join(map(str, wrong))
+                problems.append(f"{where}：{given} 不是 {name} 的回答值（可选：{listed}；写键或分值，不写标签）")
+        return problems
 
     @cached_property
     def answer_items(self) -> dict[str, tuple[Item, GridRow | None]]:

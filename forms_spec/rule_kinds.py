@@ -100,6 +100,8 @@ def definition_problems(fields: Sequence[_Field], rules: Sequence[FormRule]) -> 
             continue
         if rule.table and top is not None and top.type != "table":
             problems.append(f"{where}.field：{rule.table} 不是表格")
+        if rule.kind == "unique" and target.type in ("multichoice", "attachment", "table"):
+            problems.append(f"{where}.field：unique 不能用于 {target.type} 列（{rule.field}）")
         allowed = DATED.get(rule.kind)
         if allowed and target.type not in allowed:
             kinds = "/".join(allowed)

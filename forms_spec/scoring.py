@@ -89,14 +89,15 @@ def _shown(item: Item, kept: Mapping[str, Any]) -> bool:
 
 
 def skip_condition(instrument: Instrument, item: Item) -> str:
-    """「第 continue 题答“否”」 in the words of the question the skip depends on."""
+    """「您愿意继续参加本项目的服务吗？」答「否」: in the words of the question the skip depends on."""
     assert item.show_if is not None
     source, _ = instrument.answer_items[item.show_if.item]
     words: dict[Any, str] = dict(source.options or {})
     if source.scale:
         words.update(instrument.scales[source.scale].points)
     shown = [("是" if v else "否") if isinstance(v, bool) else words.get(v, str(v)) for v in item.show_if.equals]
-    return f"第 {item.show_if.item} 题答「{'」或「'.join(shown)}」"
+    text = source.text if len(source.text) <= 16 else source.text[:15] + "…"
+    return f"「{text}」答「{'」或「'.join(shown)}」"
 
 
 def _answers_of(item: Item) -> list[tuple[str, GridRow | None]]:

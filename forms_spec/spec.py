@@ -132,6 +132,8 @@ class FieldSpec(BaseModel):
         if self.type != "table" or any(kinds.get(name) != kind for name, kind in wanted.items()):
             listed = "、".join(f"{name}（{kind}）" for name, kind in wanted.items())
             raise ValueError(f"points：评分表须是 table，且有列 {listed}")
+        if not (columns["item"].required and columns["points"].required):
+            raise ValueError("points：item 列和 points 列须 required: true（每行都要写评分项和得分）")
         keys = set((columns["item"].choices or {}).keys())
         if keys != {i.key for i in sheet.items}:
             raise ValueError("points：item 列的 choices 须与 points.items 的 key 完全一致（可以不写，由 items 生成）")

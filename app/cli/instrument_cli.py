@@ -81,6 +81,7 @@ def _sheet(path: str) -> tuple[list[Any], list[list[Any]]]:
 
 def _check(instrument: Any, path: str, as_json: bool) -> int:
     from swflow.forms_spec.responses import read_responses, summarise
+    from swflow.forms_spec.scoring import SCORING_VERSION
 
     headers, rows = _sheet(path)
     responses, problems = read_responses(instrument, headers, rows)
@@ -91,8 +92,8 @@ def _check(instrument: Any, path: str, as_json: bool) -> int:
         raise FormError(f"{path}：{instrument.title}的回答表有 {len(problems)} 处错误：\n{lines}{more}", problems)
     summary = summarise(instrument, responses)
     if as_json:
-        print_json({"instrument": instrument.id, "version": instrument.version, "responses": len(responses),
-                    "scores": summary})  # fmt: skip
+        print_json({"instrument": instrument.id, "version": instrument.version, "scoring_version": SCORING_VERSION,
+                    "responses": len(responses), "scores": summary})  # fmt: skip
         return 0
     print(f"{instrument.title}：{len(responses)} 份有效回答")
     for result in summary.values():

@@ -67,6 +67,15 @@ def _find_item(
         keys = "、".join(f"{i.activity}（{i.title}）" for i in items)
         raise FormError(f"--activity：此表单在本阶段有多项活动，请指明哪一项（可选：{keys}）", [("--activity", "必填")])
     if not items and optional and stage.status in (StageStatus.OPEN, StageStatus.AWAITING_DECISION):
+        team = session.execute(
+            select(ProjectMember.person_id).where(
+                ProjectMember.project_id == stage.project_id,
+                ProjectMember.person_id == person_id,
+                ProjectMember.role.in_(("worker", "manager", "supervisor")),
+            )
+        ).first()
+        if team is None:  # an optional form is the team's record of its own work
+            raise RefusedError(f"{person_id} 不是项目 {stage.project_id} 的团队成员，不能提交它的选填表单 {form_id}")
         item = WorkItem(
             project_id=stage.project_id,
             stage_id=stage.id,

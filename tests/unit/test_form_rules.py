@@ -74,7 +74,7 @@ def test_a_rule_naming_what_the_form_does_not_have_is_refused_with_its_path(rule
 def test_not_before_names_both_fields_and_needs_no_project() -> None:
     form = FormSpec.model_validate(_form([{"kind": "not_before", "field": "end", "other": "start"}]))
     assert _problems(form, {"start": "2026-03-10", "end": "2026-03-09"}) == [
-        ("结束日期（end）", "不能早于开始日期（start）（2026-03-10）")
+        ("结束日期（end）", "不能早于开始日期（start）的 2026-03-10")
     ]
     assert validate_submission(form, {"start": "2026-03-10", "end": "2026-03-10"})["end"] == "2026-03-10"
 

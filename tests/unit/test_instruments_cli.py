@@ -19,7 +19,7 @@ def test_list_and_show_say_where_an_instrument_comes_from(capsys: pytest.Capture
     assert "phq-9" in capsys.readouterr().out
     assert main(["instruments", "show", "service-satisfaction"]) == 0
     out = capsys.readouterr().out
-    assert "来源：swflow 自拟" in out and "反向计分" in out and "仅当第 continue 题答「否」" in out
+    assert "来源：swflow 自拟" in out and "反向计分" in out and "仅当「您愿意继续参加本项目的服务吗？」答「否」" in out
     assert "content.fit" in out and "可选：committee=居委会通知" in out
 
 
