@@ -42,6 +42,13 @@ def add_instrument_commands(sub: Sub, add: Add) -> None:
     p.add_argument("file", help="XLSX 或 CSV；首行是列名：受访者编号（respondent）和题号或题目原文")
     p.add_argument("--json", action="store_true")
 
+    p = add(parts, "compare", "前测与后测：同一批受访者的得分变化、配对检验和效应量")
+    p.add_argument("instrument_id")
+    p.add_argument("baseline", help="前测（基线）回答表，XLSX 或 CSV")
+    p.add_argument("post", help="后测回答表，XLSX 或 CSV")
+    p.add_argument("--score", help="比较哪一项计分（默认第一项）")
+    p.add_argument("--json", action="store_true")
+
 
 def _sheet(path: str) -> tuple[list[Any], list[list[Any]]]:
     """The header and rows of a CSV (UTF-8, or GB18030 as Excel saves it on Chinese Windows) or an XLSX."""
@@ -79,9 +86,9 @@ def _sheet(path: str) -> tuple[list[Any], list[list[Any]]]:
     return rows[0], rows[1:]
 
 
-def _check(instrument: Any, path: str, as_json: bool) -> int:
-    from swflow.forms_spec.responses import read_responses, summarise
-    from swflow.forms_spec.scoring import SCORING_VERSION
+def _responses(instrument: Any, path: str) -> list[Any]:
+    """The sheet's responses, or one FormError naming its bad cells (at most 200 listed)."""
+    from swflow.forms_spec.responses import read_responses
 
     headers, rows = _sheet(path)
     responses, problems = read_responses(instrument, headers, rows)
@@ -90,6 +97,46 @@ def _check(instrument: Any, path: str, as_json: bool) -> int:
         more = f"\n  ……另有 {len(problems) - len(shown)} 处" if len(problems) > len(shown) else ""
         lines = "\n".join(f"  - {where}：{rule}" for where, rule in shown)
         raise FormError(f"{path}：{instrument.title}的回答表有 {len(problems)} 处错误：\n{lines}{more}", problems)
+    return responses
+
+
+def _compare(instrument: Any, args: argparse.Namespace) -> int:
+    from swflow.forms_spec.change import paired_change
+
+    keys = [s.key for s in instrument.scores]
+    score = args.score or (keys[0] if keys else None)
+    if score is None or score not in keys:
+        listed = "、".join(keys) or "无"
+        raise FormError(f"--score：{instrument.id} 没有计分 {score}（可选：{listed}）", [("--score", "计分 key")])
+    result = paired_change(instrument, score, _responses(instrument, args.baseline), _responses(instrument, args.post))
+    if args.json:
+        print_json(result)
+        return 0
+    lost, new = result["lost_to_follow_up"], result["new_at_post"]
+    print(f"{instrument.title} · {result['title']}：前测 {result['n_baseline']} 人，后测 {result['n_post']} 人，"
+          f"配对 {result['n_paired']} 人（失访 {lost}，后测新增 {new}）")  # fmt: skip
+    if result["mean_change"] is None:
+        print("  没有同时回答两次的受访者：无法比较")
+        return 0
+    print(f"  平均 {result['mean_baseline']:g} → {result['mean_post']:g}，变化 {result['mean_change']:+g}"
+          + (f"（标准差 {result['sd_change']:g}）" if result["sd_change"] is not None else ""))  # fmt: skip
+    for key in ("t_test", "wilcoxon"):
+        test = result.get(key)
+        if test:
+            value = f"t({test['df']}) = {test['t']:g}" if key == "t_test" else f"W = {test['statistic']:g}"
+            print(f"  {test['method']}：{value}，p = {test['p']:.4g}")
+    if result.get("cohens_dz") is not None:
+        print(f"  效应量 Cohen's d_z = {result['cohens_dz']:.3g}")
+    if note := result.get("note"):
+        print(f"  {note}")
+    return 0
+
+
+def _check(instrument: Any, path: str, as_json: bool) -> int:
+    from swflow.forms_spec.responses import summarise
+    from swflow.forms_spec.scoring import SCORING_VERSION
+
+    responses = _responses(instrument, path)
     summary = summarise(instrument, responses)
     if as_json:
         print_json({"instrument": instrument.id, "version": instrument.version, "scoring_version": SCORING_VERSION,
@@ -155,6 +202,8 @@ def cmd_instruments(args: argparse.Namespace) -> int:
     instrument = get_instrument(args.instrument_id)
     if args.instruments_command == "check":
         return _check(instrument, args.file, args.json)
+    if args.instruments_command == "compare":
+        return _compare(instrument, args)
     if args.instruments_command == "show":
         _show(instrument)
         return 0
