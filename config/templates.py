@@ -51,6 +51,21 @@ class ActivitySource(_Frozen):
     record_form: str = Field(description="the form each activity is recorded in")
 
 
+class SurveySpec(_Frozen):
+    """A survey the stage administers (issue 16): one instrument, one wave, many respondents; each response
+    is a record of the project (`swflow survey import|enter`)."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)
+    title: str = Field(min_length=1, max_length=100)
+    instrument: str = Field(description="an instrument id (forms_spec/instruments, or the agency's own)")
+    wave: Literal["needs", "baseline", "post"]
+    respondents: Literal["registry", "anonymous"] = Field(
+        default="anonymous", description="registry: people served, by their registry number; anonymous: codes"
+    )
+    expected: int = Field(ge=1, le=100_000, description="how many responses the survey aims at")
+    compare_with: str | None = Field(default=None, description="post: the baseline survey it is compared with")
+
+
 class StageSpec(_Frozen):
     key: Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
@@ -63,6 +78,7 @@ class StageSpec(_Frozen):
         default=(), description="forms of `forms` filled by the project's evaluator (评估方), not its lead worker"
     )
     activities: ActivitySource | None = None
+    surveys: tuple[SurveySpec, ...] = Field(default=(), description="questionnaires administered in this stage")
     gate: GateRule = GateRule()
     escalation_policy: str | None = Field(default=None, description="overrides the template's policy")
 
@@ -118,6 +134,39 @@ class Template(_Frozen):
                         f"（forms：{'、'.join(stage.forms)}）：评估方只填写本阶段 forms 中列出的表单"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _surveys_pair_up(self) -> Template:
+        """Survey keys are unique; a post wave is compared with a baseline of the same instrument before it."""
+        seen: dict[str, SurveySpec] = {}
+        for index, stage in enumerate(self.stages):
+            for number, survey in enumerate(stage.surveys):
+                where = f"stages.{index}.surveys.{number}"
+                if survey.key in seen:
+                    raise ValueError(f"{where}.key: 问卷 key {survey.key} 重复")
+                if survey.wave == "post":
+                    base = (
+                        seen.get(survey.compare_with or "")
+                        if survey.compare_with
+                        else next(
+                            (s for s in seen.values() if s.wave == "baseline" and s.instrument == survey.instrument),
+                            None,
+                        )
+                    )
+                    if base is None or base.wave != "baseline" or base.instrument != survey.instrument:
+                        raise ValueError(
+                            f"{where}.compare_with: 后测问卷须与此前同一量表（{survey.instrument}）的基线问卷对照"
+                        )
+                seen[survey.key] = survey
+        return self
+
+    def survey(self, key: str) -> tuple[StageSpec, SurveySpec]:
+        for stage in self.stages:
+            for survey in stage.surveys:
+                if survey.key == key:
+                    return stage, survey
+        keys = "、".join(s.key for st in self.stages for s in st.surveys) or "无"
+        raise NotFoundError(f"模板 {self.id} 没有问卷 {key}（可选：{keys}）")
 
     def evaluator_forms(self) -> dict[str, tuple[str, ...]]:
         """stage key → the forms its evaluator fills, for the stages that have any."""

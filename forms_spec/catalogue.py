@@ -7,9 +7,11 @@ from swflow.config.errors import DefinitionError, NotFoundError
 from swflow.config.escalation import list_policies
 from swflow.config.scorecards import get_scorecard
 from swflow.config.templates import Template
+from swflow.forms_spec.instrument import Instrument, get_instrument
 from swflow.forms_spec.spec import FormSpec, get_form
+from swflow.forms_spec.survey_form import survey_form
 
-__all__ = ["check_template_forms", "template_forms"]
+__all__ = ["check_template_forms", "template_forms", "template_instruments"]
 
 SCHEDULE_COLUMNS = {"start": "date", "duration_days": "integer", "responsible": "person"}
 SCORECARD_FORM, SCORECARD_TABLE = "scorecard", "scores"  # its `indicator` column lists the card's indicators
@@ -22,7 +24,19 @@ def template_forms(template: Template) -> dict[str, FormSpec]:
         ids += [*stage.forms, *stage.optional_forms]
         if stage.activities:
             ids.append(stage.activities.record_form)
-    return {form_id: get_form(form_id) for form_id in dict.fromkeys(ids)}
+    forms = {form_id: get_form(form_id) for form_id in dict.fromkeys(ids)}
+    for stage in template.stages:
+        for survey in stage.surveys:
+            instrument = get_instrument(survey.instrument)
+            sensitive = survey.respondents == "registry" or template.sensitivity == "sensitive"
+            form = survey_form(instrument, survey.key, survey.title, survey.wave, sensitive)
+            forms[form.id] = form
+    return forms
+
+
+def template_instruments(template: Template) -> dict[str, Instrument]:
+    """Every instrument the template's surveys use, by id (pinned with the project at launch)."""
+    return {s.instrument: get_instrument(s.instrument) for stage in template.stages for s in stage.surveys}
 
 
 def check_template_forms(template: Template, source: str) -> dict[str, FormSpec]:
@@ -49,6 +63,11 @@ def check_template_forms(template: Template, source: str) -> dict[str, FormSpec]
             problems += _schedule_problems(index, stage.activities.form, stage.activities.table)
         if SCORECARD_FORM in stage.forms:
             problems += _scorecard_problems(index, template)
+        for number, survey in enumerate(stage.surveys):
+            try:
+                get_instrument(survey.instrument)
+            except NotFoundError as exc:
+                problems.append(f"stages.{index}.surveys.{number}.instrument: {exc}")
         if stage.escalation_policy and stage.escalation_policy not in policies:
             problems.append(
                 f"stages.{index}.escalation_policy: 没有升级策略 {stage.escalation_policy}（可选：{known}）"

@@ -19,7 +19,7 @@ from typing import Any
 from swflow.forms_spec.instrument import Instrument
 from swflow.forms_spec.scoring import check_answers, score_answers
 
-__all__ = ["Response", "RESPONDENT_COLUMNS", "read_responses", "summarise"]
+__all__ = ["Response", "RESPONDENT_COLUMNS", "read_responses", "sheet_columns", "summarise"]
 
 RESPONDENT_COLUMNS = ("respondent", "受访者编号", "编号")
 NUMBERING = re.compile(r"^\s*(?:[Qq]?\d{1,3}\s*[.、．:：)）]\s*)")
@@ -38,7 +38,11 @@ def _normal(text: str) -> str:
     return re.sub(r"\s+", "", NUMBERING.sub("", str(text))).rstrip("？?").casefold()
 
 
-def _columns(instrument: Instrument, headers: Sequence[Any]) -> tuple[int | None, dict[int, str], list[Problem]]:
+def sheet_columns(
+    instrument: Instrument, headers: Sequence[Any], skip: Sequence[str] = ()
+) -> tuple[int | None, dict[int, str], list[Problem]]:
+    """The respondent's column, each item's column, and every problem of the header row; `skip` names
+    columns that are not answers (a date column)."""
     by_text: dict[str, str] = {}
     for key, (item, row) in instrument.answer_items.items():
         by_text.setdefault(_normal(row.text if row else item.text), key)
@@ -52,7 +56,7 @@ def _columns(instrument: Instrument, headers: Sequence[Any]) -> tuple[int | None
         if name in RESPONDENT_COLUMNS:
             respondent = index
             continue
-        if not name:
+        if not name or name in skip:
             continue
         found = name if name in keys else by_text.get(_normal(name))
         if found is None:
@@ -77,7 +81,7 @@ def read_responses(
     instrument: Instrument, headers: Sequence[Any], rows: Sequence[Sequence[Any]]
 ) -> tuple[list[Response], list[Problem]]:
     """Each non-empty row as a scored response, or every problem of the sheet (then use none of it)."""
-    respondent_at, columns, problems = _columns(instrument, headers)
+    respondent_at, columns, problems = sheet_columns(instrument, headers)
     if problems:
         return [], problems
     assert respondent_at is not None

@@ -10,13 +10,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from swflow.config.definitions import catalogue
-from swflow.config.errors import NotFoundError
+from swflow.config.errors import DefinitionError, NotFoundError
 from swflow.config.limits import get_limits
 from swflow.config.yaml_source import load_definition
 from swflow.forms_spec.rule_kinds import FormRule, definition_problems
 from swflow.forms_spec.sheet import SHEET_COLUMNS, PointsSheet
 
-__all__ = ["Attachment", "FieldSpec", "FormSpec", "ShowIf", "load_form", "list_forms", "get_form", "model_for"]
+__all__ = [
+    "Attachment",
+    "FieldSpec",
+    "FormSpec",
+    "ShowIf",
+    "load_form",
+    "list_forms",
+    "get_form",
+    "model_for",
+    "is_survey_form",
+]
 
 FieldType = Literal[
     "text",  # one line
@@ -262,8 +272,18 @@ def _form_dir() -> Path:
     return Path(__file__).parent / "forms"
 
 
+SURVEY_PREFIX = "survey-"  # the forms swflow makes of a template's surveys (forms_spec.survey_form)
+
+
 def load_form(path: Path) -> FormSpec:
-    return load_definition(path, FormSpec)
+    form = load_definition(path, FormSpec)
+    if form.id.startswith(SURVEY_PREFIX):
+        raise DefinitionError(f"{path}: id: 以 {SURVEY_PREFIX} 开头的 id 留给问卷记录（模板的 surveys），请换一个")
+    return form
+
+
+def is_survey_form(form_id: str) -> bool:
+    return form_id.startswith(SURVEY_PREFIX)
 
 
 def list_forms() -> tuple[FormSpec, ...]:

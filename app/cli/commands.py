@@ -15,6 +15,7 @@ from swflow.app.cli.instrument_cli import INSTRUMENT_COMMANDS
 from swflow.app.cli.quality_commands import QUALITY_COMMANDS
 from swflow.app.cli.record_commands import RECORD_COMMANDS
 from swflow.app.cli.run_commands import RUN_COMMANDS
+from swflow.app.cli.survey_cli import SURVEY_COMMANDS
 from swflow.config.clock import system_clock
 from swflow.config.errors import FormError, StorageError, bad_path, os_error_text
 from swflow.config.settings import get_settings
@@ -347,6 +348,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {
     **QUALITY_COMMANDS,
     **INSTRUMENT_COMMANDS,
+    **SURVEY_COMMANDS,
     **RUN_COMMANDS,
     **RECORD_COMMANDS,
     "init": cmd_init,

@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from swflow.app.cli.common import print_json, read_data_file
 from swflow.config.errors import FormError
 
-__all__ = ["add_instrument_commands", "INSTRUMENT_COMMANDS"]
+__all__ = ["add_instrument_commands", "INSTRUMENT_COMMANDS", "sheet_rows"]
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Add: TypeAlias = Callable[[Sub, str, str], argparse.ArgumentParser]
@@ -50,7 +50,7 @@ def add_instrument_commands(sub: Sub, add: Add) -> None:
     p.add_argument("--json", action="store_true")
 
 
-def _sheet(path: str) -> tuple[list[Any], list[list[Any]]]:
+def sheet_rows(path: str) -> tuple[list[Any], list[list[Any]]]:
     """The header and rows of a CSV (UTF-8, or GB18030 as Excel saves it on Chinese Windows) or an XLSX."""
     import csv
     import io
@@ -90,7 +90,7 @@ def _responses(instrument: Any, path: str) -> list[Any]:
     """The sheet's responses, or one FormError naming its bad cells (at most 200 listed)."""
     from swflow.forms_spec.responses import read_responses
 
-    headers, rows = _sheet(path)
+    headers, rows = sheet_rows(path)
     responses, problems = read_responses(instrument, headers, rows)
     if problems:
         shown = problems[:200]

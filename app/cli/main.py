@@ -16,6 +16,7 @@ from swflow.app.cli.common import os_user
 from swflow.app.cli.instrument_cli import add_instrument_commands
 from swflow.app.cli.quality_cli import add_quality_commands
 from swflow.app.cli.run_commands import add_run_commands
+from swflow.app.cli.survey_cli import add_survey_commands
 from swflow.config.limits import record_id
 
 __all__ = ["main", "build_parser"]
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", action="store_true", help="输出 JSON Schema")
 
     add_instrument_commands(sub, _add)
+    add_survey_commands(sub, _add)
 
     p = _add(sub, "launch", "从模板启动服务项目，输出项目编号")
     p.add_argument("template_id")

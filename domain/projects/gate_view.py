@@ -28,6 +28,7 @@ from swflow.domain.projects.rules import (
 )
 from swflow.domain.projects.stages import find_stage
 from swflow.forms_spec import FieldSpec, FormSpec, mask_sensitive
+from swflow.forms_spec.spec import is_survey_form
 
 __all__ = ["FieldView", "FormView", "DecisionView", "GateView", "gate_view", "gate_summary"]
 
@@ -132,7 +133,8 @@ def _forms(session: Session, project: Project, stage: Stage, clear: bool) -> tup
     ).scalars()
     latest: dict[tuple[str, str], WorkItem] = {}
     for item in items:
-        latest[(item.form_id, item.activity)] = item  # later rounds come later
+        if not is_survey_form(item.form_id):  # a survey's many responses are summarised, not listed
+            latest[(item.form_id, item.activity)] = item  # later rounds come later
     views = []
     for item in latest.values():
         spec = FormSpec.model_validate(project.forms_snapshot[item.form_id])

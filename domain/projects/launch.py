@@ -19,6 +19,7 @@ from swflow.domain.people.records import get_person
 from swflow.domain.people.rules import qualification_problem, role_problems
 from swflow.domain.projects.rules import ProjectStatus, StageStatus
 from swflow.forms_spec import check_template_forms
+from swflow.forms_spec.catalogue import template_instruments
 
 __all__ = ["LaunchRequest", "LaunchPlan", "prepare_launch", "record_launch"]
 
@@ -39,6 +40,14 @@ class LaunchPlan(BaseModel):
     project_id: str
     template_snapshot: dict[str, Any]
     forms_snapshot: dict[str, Any]
+
+
+def _snapshot(template: Any) -> dict[str, Any]:
+    """The template as pinned, with the instruments its surveys use (as they are at launch)."""
+    pinned: dict[str, Any] = template.model_dump(mode="json")
+    if instruments := template_instruments(template):
+        pinned["instruments"] = {iid: i.model_dump(mode="json") for iid, i in instruments.items()}
+    return pinned
 
 
 def _new_project_id() -> str:
@@ -73,7 +82,7 @@ def prepare_launch(request: LaunchRequest, today: date) -> LaunchPlan:
     return LaunchPlan(
         request=request,
         project_id=project_id,
-        template_snapshot=template.model_dump(mode="json"),
+        template_snapshot=_snapshot(template),
         forms_snapshot={fid: form.model_dump(mode="json") for fid, form in forms.items()},
     )
 

@@ -16,6 +16,7 @@ from swflow.domain.people.records import get_person
 from swflow.domain.projects.gates import deciders, gate_context
 from swflow.domain.projects.project_view import ROLE_ORDER, count_kinds, due_words, worklist_order
 from swflow.domain.projects.rules import ROLE_OF_STEP, GateContext, StageStatus, why_not_decide
+from swflow.forms_spec.spec import is_survey_form
 
 __all__ = ["project_status", "list_projects", "inbox", "inbox_view", "undelivered_decisions", "project_events"]
 
@@ -94,6 +95,7 @@ def project_status(project_id: str) -> dict[str, Any]:
                             "submitted_at": iso(i.submitted_at),
                         }
                         for i in stage_items
+                        if not is_survey_form(i.form_id)  # a survey's responses: `swflow survey show`
                     ],
                     "decisions": [
                         {
