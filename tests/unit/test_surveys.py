@@ -142,6 +142,13 @@ def test_two_waves_imported_give_the_change_an_independent_computation_gives(
     assert main(["survey", "show", surveyed]) == 0
     assert "孤独感总分 较 loneliness-pre：配对 180 人" in capsys.readouterr().out
     assert main(["archive", "verify"]) == 0  # each response a record the chain and the tables agree on
+    assert main(["archive", "export", surveyed, "--out", str(tmp_path / "dossier")]) == 0
+    from openpyxl import load_workbook
+
+    book = load_workbook(tmp_path / "dossier" / "tables.xlsx", read_only=True)
+    sheets = [s for s in book.sheetnames if s.startswith("问卷：孤独感后测")]
+    assert sheets and book[sheets[0]].max_row == 181  # a header and a row per response
+    assert "孤独感后测" in (tmp_path / "dossier" / "index.html").read_text(encoding="utf-8")
     items = [i for s in domain.project_status(surveyed)["stages"] for i in s["work_items"]]
     assert not [i for i in items if i["form"].startswith("survey-")]  # responses are summarised, not listed
 
