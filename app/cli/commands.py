@@ -211,7 +211,11 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     from swflow.archive.reports import indicator_report, scorecard_report
 
     domain_acts()
+    from swflow.app.cli.survey_cli import print_surveys
+    from swflow.domain.projects.surveys import survey_report
+
     report: dict[str, Any] = {"indicators": indicator_report(args.project), "scorecard": scorecard_report(args.project)}
+    report["surveys"] = survey_report(args.project)
     if args.json:
         print_json(report)
         return 0
@@ -225,6 +229,9 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     print(f"\n{card['title']}：总分 {total}（{card['scale']['min']}–{card['scale']['max']} 分）")
     for d in card["dimensions"]:
         print(f"  {d['title']:<12} 权重 {d['weight']:<5} 得分 {d['score'] if d['score'] is not None else '-'}")
+    if report["surveys"]:
+        print("\n问卷调查")
+        print_surveys(report["surveys"])
     return 0
 
 

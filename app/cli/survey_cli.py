@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from swflow.app.cli.common import domain_acts, print_json, read_data_file
 from swflow.config.clock import system_clock
 from swflow.config.errors import FormError
 
-__all__ = ["add_survey_commands", "SURVEY_COMMANDS"]
+__all__ = ["add_survey_commands", "print_surveys", "SURVEY_COMMANDS"]
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Add: TypeAlias = Callable[[Sub, str, str], argparse.ArgumentParser]
@@ -39,6 +39,25 @@ def add_survey_commands(sub: Sub, add: Add) -> None:
     p.add_argument("--json", action="store_true")
 
 
+def print_surveys(report: list[dict[str, Any]]) -> None:
+    """Each survey: responses of those expected, its scores, its bands, the change from its baseline."""
+    for survey in report:
+        print(f"{survey['key']}  {survey['title']}（{WAVE_WORDS[survey['wave']]}，{survey['instrument']} "
+              f"v{survey['instrument_version']}）：{survey['responses']} / {survey['expected']} 份")  # fmt: skip
+        for result in survey["scores"].values():
+            if result["n"]:
+                sd = f"，标准差 {result['sd']:g}" if result["sd"] is not None else ""
+                bands = "；" + "、".join(f"{k} {v} 人" for k, v in result["bands"].items()) if result["bands"] else ""
+                print(f"  {result['title']}：n={result['n']}，平均 {result['mean']:g}{sd}{bands}")
+        for change in survey.get("change", []):
+            if change["mean_change"] is None:
+                continue
+            test = change["t_test"]
+            p = f"，配对 t 检验 p = {test['p']:.4g}" if test else ""
+            print(f"  {change['title']} 较 {survey['compared_with']}：配对 {change['n_paired']} 人，"
+                  f"变化 {change['mean_change']:+g}{p}，失访 {change['lost_to_follow_up']}")  # fmt: skip
+
+
 def cmd_survey(args: argparse.Namespace) -> int:
     domain_acts()  # the archive's schema is current
     from swflow.app.cli.instrument_cli import sheet_rows
@@ -49,19 +68,7 @@ def cmd_survey(args: argparse.Namespace) -> int:
         if args.json:
             print_json(report)
             return 0
-        for survey in report:
-            print(f"{survey['key']}  {survey['title']}（{WAVE_WORDS[survey['wave']]}，{survey['instrument']} "
-                  f"v{survey['instrument_version']}）：{survey['responses']} / {survey['expected']} 份")  # fmt: skip
-            for result in survey["scores"].values():
-                if result["n"]:
-                    print(f"  {result['title']}：n={result['n']}，平均 {result['mean']:g}")
-            for change in survey.get("change", []):
-                if change["mean_change"] is None:
-                    continue
-                test = change["t_test"]
-                p = f"，配对 t 检验 p = {test['p']:.4g}" if test else ""
-                print(f"  {change['title']} 较 {survey['compared_with']}：配对 {change['n_paired']} 人，"
-                      f"变化 {change['mean_change']:+g}{p}，失访 {change['lost_to_follow_up']}")  # fmt: skip
+        print_surveys(report)
         if not report:
             print(f"项目 {args.project} 的模板没有问卷")
         return 0

@@ -141,6 +141,10 @@ def test_two_waves_imported_give_the_change_an_independent_computation_gives(
     )
     assert main(["survey", "show", surveyed]) == 0
     assert "孤独感总分 较 loneliness-pre：配对 180 人" in capsys.readouterr().out
+    assert main(["indicators", surveyed]) == 0
+    shown = capsys.readouterr().out
+    assert "问卷调查" in shown and "loneliness-post  孤独感后测（后测，ucla-3 v1）：180 / 180 份" in shown
+    assert "孤独 " in shown and "不孤独 " in shown  # the bands, with how many in each
     assert main(["archive", "verify"]) == 0  # each response a record the chain and the tables agree on
     assert main(["archive", "export", surveyed, "--out", str(tmp_path / "dossier")]) == 0
     from openpyxl import load_workbook
