@@ -47,7 +47,9 @@ def print_surveys(report: list[dict[str, Any]]) -> None:
         for result in survey["scores"].values():
             if result["n"]:
                 sd = f"，标准差 {result['sd']:g}" if result["sd"] is not None else ""
-                bands = "；" + "、".join(f"{k} {v} 人" for k, v in result["bands"].items()) if result["bands"] else ""
+                shares = result.get("shares", {})
+                listed = "、".join(f"{k} {v} 人（{shares.get(k, 0):g}%）" for k, v in result["bands"].items())
+                bands = f"；{listed}" if listed else ""
                 print(f"  {result['title']}：n={result['n']}，平均 {result['mean']:g}{sd}{bands}")
         for change in survey.get("change", []):
             if change["mean_change"] is None:

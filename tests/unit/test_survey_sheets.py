@@ -51,6 +51,7 @@ def test_two_hundred_respondents_are_scored_and_summarised_as_an_independent_com
     assert (total["min"], total["max"]) == (min(sums), max(sums))
     assert total["bands"]["中度"] == sum(1 for s in sums if 10 <= s <= 14)
     assert sum(total["bands"].values()) == 200
+    assert total["shares"]["中度"] == round(100 * total["bands"]["中度"] / 200, 1)
     assert main(["instruments", "check", "phq-9", str(path)]) == 0
     assert "200 份有效回答" in capsys.readouterr().out
 
