@@ -205,9 +205,9 @@ def _agency_messages(messages: list[OutboxMessage], events: list[dict[str, Any]]
     a message queued before its first event has none to be compared with."""
     if not events:
         return []
-    since = datetime.fromisoformat(events[0]["at"])
     check = _AgencyMessages(events)
     try:
+        since = datetime.fromisoformat(events[0]["at"])
         check._messages([m for m in messages if m.created_at >= since])
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         check.fail("events", MESSAGES_STREAM, f"事件内容缺项或类型不符（事件被改动），无法与记录比对：{exc!r}")

@@ -32,7 +32,7 @@ from swflow.config.clock import SHANGHAI
 from swflow.config.settings import get_settings
 
 SEED = 20261201
-INPUTS = int(os.environ.get("SWFLOW_TEST_BAD_INPUTS", "12000"))
+INPUTS = int(os.environ.get("SWFLOW_TEST_BAD_INPUTS", "9000"))  # ~100 per command; more by hand
 SKIPPED = {("serve",), ("demo",)}  # they start the orchestration server and its runner: not in-process work
 NOW = "2026-03-02T09:00:00"
 LIMITS = {"SWFLOW_MAX_INPUT_BYTES": "300000", "SWFLOW_MAX_LONGTEXT_CHARS": "20000", "SWFLOW_MAX_TEXT_CHARS": "500"}
