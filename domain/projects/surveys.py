@@ -9,7 +9,6 @@ event each, so `archive verify`, the dossier and the export treat them as any ot
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,14 +19,13 @@ from sqlalchemy.orm import Session
 
 from swflow.config.clock import SHANGHAI
 from swflow.config.errors import FormError, NotFoundError, RefusedError
-from swflow.db.chain import canonical_json
 from swflow.db.engine import read_session, unit_of_work
-from swflow.db.journal import append_event, project_stream
 from swflow.db.registry_tables import Enrolment
 from swflow.db.tables import FormSubmission, Project, ProjectMember, WorkItem
 from swflow.domain.people.records import get_person
 from swflow.domain.projects.rules import ProjectStatus, StageStatus
 from swflow.domain.projects.stages import find_stage, lock_project
+from swflow.domain.projects.work import record_submission
 from swflow.forms_spec.change import paired_change
 from swflow.forms_spec.instrument import Instrument
 from swflow.forms_spec.responses import Response, sheet_columns, summarise
@@ -192,32 +190,8 @@ def record_responses(project_id: str, survey_key: str, person_id: str, given: li
             )  # fmt: skip
             session.add(item)
             session.flush()
-            row = FormSubmission(
-                work_item_id=item.id, project_id=project.id, form_id=form_id, form_version=version,
-                round=stage.round, data=data, submitted_by=person_id, submitted_at=now,
-            )  # fmt: skip
-            session.add(row)
-            session.flush()
-            item.submission_id = row.id
-            append_event(
-                session,
-                project_stream(project.id),
-                "form.submitted",
-                actor=person_id,
-                at=now,
-                payload={
-                    "stage": stage.key,
-                    "round": stage.round,
-                    "form": form_id,
-                    "activity": item.activity,
-                    "form_version": version,
-                    "submission_id": row.id,
-                    "survey": survey_key,
-                    "scoring_version": SCORING_VERSION,
-                    "data_sha256": hashlib.sha256(canonical_json(data).encode()).hexdigest(),
-                },  # fmt: skip
-                flow_run_id=project.flow_run_id,
-            )
+            facts = {"survey": survey_key, "scoring_version": SCORING_VERSION}
+            record_submission(session, project, stage, item, version, data, person_id, now, facts=facts)
         return len(given)
 
 

@@ -25,7 +25,7 @@ from swflow.domain.projects.rules import ProjectStatus, StageStatus, why_not_sub
 from swflow.domain.projects.stages import find_stage, lock_project
 from swflow.forms_spec import FormSpec, validate_submission
 
-__all__ = ["Submitted", "submit_form"]
+__all__ = ["Submitted", "record_submission", "submit_form"]
 
 
 class Submitted(BaseModel):
@@ -130,6 +130,54 @@ def _check_people(session: Session, project: Project, form: FormSpec, clean: dic
         raise FormError(f"表单 {form.id}（{form.title}）有 {len(problems)} 处错误：\n{lines}", problems)
 
 
+def record_submission(
+    session: Session,
+    project: Project,
+    stage: Stage,
+    item: WorkItem,
+    version: int,
+    data: dict[str, Any],
+    person_id: str,
+    now: datetime,
+    resubmitted: bool = False,
+    facts: dict[str, Any] | None = None,
+) -> FormSubmission:
+    """The submission row of a work item, the item marked submitted, and its `form.(re)submitted` event
+    (the facts `archive verify` compares the row with; `facts` adds to them)."""
+    submission = FormSubmission(
+        work_item_id=item.id,
+        project_id=project.id,
+        form_id=item.form_id,
+        form_version=version,
+        round=stage.round,
+        data=data,
+        submitted_by=person_id,
+        submitted_at=now,
+    )
+    session.add(submission)
+    session.flush()
+    item.status, item.submitted_at, item.submission_id = "submitted", now, submission.id
+    append_event(
+        session,
+        project_stream(project.id),
+        "form.resubmitted" if resubmitted else "form.submitted",
+        actor=person_id,
+        at=now,
+        payload={
+            "stage": stage.key,
+            "round": stage.round,
+            "form": item.form_id,
+            "activity": item.activity,
+            "form_version": version,
+            "submission_id": submission.id,
+            **(facts or {}),
+            "data_sha256": hashlib.sha256(canonical_json(data).encode()).hexdigest(),
+        },
+        flow_run_id=project.flow_run_id,
+    )
+    return submission
+
+
 def submit_form(
     project_id: str, form_id: str, person_id: str, data: Any, now: datetime, activity: str | None = None
 ) -> Submitted:
@@ -155,37 +203,8 @@ def submit_form(
         if reason or item is None:
             which = f"{form_id}（{activity}）" if activity else form_id
             raise RefusedError(reason or f"阶段「{stage.title}」第 {stage.round} 轮没有待填的 {which}")
-        submission = FormSubmission(
-            work_item_id=item.id,
-            project_id=project.id,
-            form_id=form_id,
-            form_version=form.version,
-            round=stage.round,
-            data=clean,
-            submitted_by=person_id,
-            submitted_at=now,
-        )
-        session.add(submission)
-        session.flush()
         resubmitted = item.status == "submitted"
-        item.status, item.submitted_at, item.submission_id = "submitted", now, submission.id
-        append_event(
-            session,
-            project_stream(project.id),
-            "form.resubmitted" if resubmitted else "form.submitted",
-            actor=person_id,
-            at=now,
-            payload={
-                "stage": stage.key,
-                "round": stage.round,
-                "form": form_id,
-                "activity": item.activity,
-                "form_version": form.version,
-                "submission_id": submission.id,
-                "data_sha256": hashlib.sha256(canonical_json(clean).encode()).hexdigest(),
-            },
-            flow_run_id=project.flow_run_id,
-        )
+        submission = record_submission(session, project, stage, item, form.version, clean, person_id, now, resubmitted)
         if form_id == quality_settings().incidents.form:  # also an entry of the agency's register (§7.4)
             from swflow.domain.quality.incidents import register_project_incident
 

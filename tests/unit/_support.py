@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from swflow.config.clock import SHANGHAI
 
@@ -16,3 +17,11 @@ SUPERVISOR = "li.supervisor"
 WORKER = "wang.worker"  # the lead worker: every work item is assigned to them
 SECOND_WORKER = "zhao.worker"
 DIRECTOR = "chen.director"
+
+UP_TO_EVALUATION = (("assessment", "needs-assessment"), ("planning", "service-plan"), ("execution", "activity-record"))
+
+
+def pass_up_to_evaluation(pass_stage: Any, project_id: str) -> None:
+    """An elderly-care-shaped project through its first three stages, each approved."""
+    for stage, form in UP_TO_EVALUATION:
+        assert pass_stage(project_id, stage, form).kind == "approved"

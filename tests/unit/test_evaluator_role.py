@@ -27,7 +27,7 @@ from swflow.domain.projects.project_view import project_view, why_not_see
 from swflow.domain.registry.access import sees_person
 
 from ._registry import person as register_person
-from ._support import DIRECTOR, FLOW_RUN_ID, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER
+from ._support import DIRECTOR, FLOW_RUN_ID, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER, pass_up_to_evaluation
 
 EVALUATOR = "liu.evaluator"  # a funder's person: the evaluator role only, no certificate
 TEMPLATE = "our-evaluated"
@@ -86,12 +86,7 @@ def at_evaluation(archive_home: Path, evaluator: str, pass_stage: Any) -> str:
     """A project of the agency template whose evaluation stage is open."""
     _template(archive_home)
     project_id = _launch(evaluator)
-    for stage, form in (
-        ("assessment", "needs-assessment"),
-        ("planning", "service-plan"),
-        ("execution", "activity-record"),
-    ):
-        assert pass_stage(project_id, stage, form).kind == "approved"
+    pass_up_to_evaluation(pass_stage, project_id)
     domain.open_stage(project_id, "evaluation", NOW)
     return project_id
 
@@ -232,12 +227,7 @@ def test_escalation_never_hands_the_evaluators_form_to_a_worker(
     (folder / "hand-over.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
     _template(archive_home, {"escalation_policy": "hand-over"})
     project_id = _launch(EVALUATOR)
-    for stage, form in (
-        ("assessment", "needs-assessment"),
-        ("planning", "service-plan"),
-        ("execution", "activity-record"),
-    ):
-        pass_stage(project_id, stage, form)
+    pass_up_to_evaluation(pass_stage, project_id)
     domain.open_stage(project_id, "evaluation", NOW)  # ten working days: due 16 March 18:00
 
     report = sweep(datetime(2026, 3, 18, 10, tzinfo=SHANGHAI))

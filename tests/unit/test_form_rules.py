@@ -16,7 +16,7 @@ from swflow.db.engine import read_session
 from swflow.db.tables import Event, FormSubmission
 from swflow.forms_spec import Baseline, FormContext, FormSpec, get_form, validate_submission
 
-from ._support import NOW, WORKER
+from ._support import NOW, WORKER, pass_up_to_evaluation
 
 TODAY = NOW.date()
 
@@ -162,12 +162,7 @@ def _written(project_id: str) -> tuple[int, int]:
 def test_an_outcome_post_measure_with_no_baseline_is_refused_naming_both_forms(
     project_id: str, pass_stage: Any, sample_forms: dict[str, Any]
 ) -> None:
-    for stage, form in (
-        ("assessment", "needs-assessment"),
-        ("planning", "service-plan"),
-        ("execution", "activity-record"),
-    ):
-        assert pass_stage(project_id, stage, form).kind == "approved"
+    pass_up_to_evaluation(pass_stage, project_id)
     domain.open_stage(project_id, "evaluation", NOW)
     outcome = sample_forms["outcome-evaluation"]
     outcome["post_measures"].append({"indicator": "社区参与率", "value": 40})

@@ -16,6 +16,7 @@ from swflow.db.engine import read_session
 from swflow.db.tables import FormSubmission
 from swflow.forms_spec import FormSpec, validate_submission
 
+from ._support import pass_up_to_evaluation
 from .test_agency_definitions import _agency_template, _definitions, _launch
 
 EVIDENCE = {"path": "attachments/sign-in.pdf", "sha256": "a" * 64}
@@ -147,12 +148,7 @@ def test_an_agency_points_sheet_runs_through_a_project_and_is_archived_with_its_
     )
     _agency_template(archive_home, capsys)
     project = _launch("our-elderly")
-    for stage, form in (
-        ("assessment", "needs-assessment"),
-        ("planning", "service-plan"),
-        ("execution", "activity-record"),
-    ):
-        assert pass_stage(project, stage, form).kind == "approved"
+    pass_up_to_evaluation(pass_stage, project)
     assert pass_stage(project, "evaluation", "funder-evaluation", {"items": _rows(30, 28, 33)}).kind == "approved"
     with read_session() as session:
         sub = session.execute(select(FormSubmission).where(FormSubmission.form_id == "funder-evaluation")).scalar_one()

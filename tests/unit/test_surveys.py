@@ -21,7 +21,7 @@ from swflow.db.engine import read_session
 from swflow.db.tables import FormSubmission
 from swflow.forms_spec.instrument import get_instrument
 
-from ._support import FLOW_RUN_ID, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER
+from ._support import FLOW_RUN_ID, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER, pass_up_to_evaluation
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
 DAY = NOW.date().isoformat()
@@ -103,12 +103,7 @@ def test_two_waves_imported_give_the_change_an_independent_computation_gives(
     assert "已录入问卷 loneliness-pre 的 200 份回答" in capsys.readouterr().out
     assert main(argv) == 2  # the same people again: every one refused, nothing added
     assert "受访者 C000 的回答已经录入过" in capsys.readouterr().err and _stored() == 200
-    for stage, form in (
-        ("assessment", "needs-assessment"),
-        ("planning", "service-plan"),
-        ("execution", "activity-record"),
-    ):
-        pass_stage(surveyed, stage, form)
+    pass_up_to_evaluation(pass_stage, surveyed)
     domain.open_stage(surveyed, "evaluation", NOW)
     texts = [item.text for item in get_instrument("ucla-3").items]  # columns by the questions' text
     header = ["respondent", "填写日期", *(f"{n}. {t}" for n, t in enumerate(texts, start=1))]

@@ -14,7 +14,7 @@ import yaml
 from swflow import domain
 from swflow.domain.projects.work_view import work_item_view
 
-from ..unit._support import NOW, WORKER
+from ..unit._support import NOW, WORKER, pass_up_to_evaluation
 from ..unit.test_agency_definitions import _agency_template, _definitions, _launch
 from ..unit.test_points_sheet import SHEET
 from .conftest import PHONE, sign_in
@@ -31,12 +31,7 @@ def sheet_open(
     )
     _agency_template(web_home, capsys)
     project = _launch("our-elderly")
-    for stage, form in (
-        ("assessment", "needs-assessment"),
-        ("planning", "service-plan"),
-        ("execution", "activity-record"),
-    ):
-        assert pass_stage(project, stage, form).kind == "approved"
+    pass_up_to_evaluation(pass_stage, project)
     domain.open_stage(project, "evaluation", NOW)
     give_password(WORKER)
     return task_of(WORKER, "funder-evaluation")
