@@ -10,7 +10,9 @@ from swflow.config.errors import NotFoundError
 from swflow.config.scorecards import get_scorecard, weighted_score
 from swflow.db.engine import read_session
 from swflow.db.tables import FormSubmission, Project
+from swflow.domain.projects.survey_values import computed_values
 from swflow.forms_spec import FormSpec
+from swflow.forms_spec.cross_checks import Computed
 
 __all__ = ["indicator_report", "scorecard_report"]
 
@@ -49,25 +51,38 @@ def indicator_report(project_id: str) -> list[dict[str, Any]]:
         baseline = {r["indicator"]: r for r in _latest_tables(project, subs, "baseline")}
         targets = {r["indicator"]: r for r in _latest_tables(project, subs, "target")}
         post = {r["indicator"]: r for r in _latest_tables(project, subs, "post")}
-    names = list(dict.fromkeys([*baseline, *targets, *post]))
+        computed = {(c.role, c.name): c for c in computed_values(session, project)}
+    names = list(dict.fromkeys([*baseline, *(n for r, n in computed if r == "baseline"), *targets, *post]))
+    names += [n for r, n in computed if r == "post" and n not in names]
     report = []
     for name in names:
-        base_value = baseline.get(name, {}).get("value")
-        post_value = post.get(name, {}).get("value")
+        base, later = computed.get(("baseline", name)), computed.get(("post", name))
+        base_value = base.value if base else baseline.get(name, {}).get("value")
+        post_value = later.value if later else post.get(name, {}).get("value")
         target = targets.get(name, {})
         report.append(
             {
                 "indicator": name,
-                "unit": baseline.get(name, {}).get("unit"),
+                "unit": baseline.get(name, {}).get("unit") or next((c.unit for c in (base, later) if c), None),
                 "baseline": base_value,
                 "target": target.get("target"),
                 "direction": target.get("direction"),
                 "post": post_value,
                 "change": None if base_value is None or post_value is None else round(post_value - base_value, 6),
                 "met": _met(target.get("direction"), target.get("target"), post_value),
+                "baseline_from": _source(base),
+                "post_from": _source(later),
             }
         )
     return report
+
+
+def _source(computed: Computed | None) -> dict[str, Any] | None:
+    """Where a computed value comes from: its survey, how, of how many answers, through which response."""
+    if computed is None:
+        return None
+    return {"survey": computed.survey, "title": computed.survey_title, "statistic": computed.statistic,
+            "n": computed.n, "sd": computed.sd, "through": computed.through}  # fmt: skip
 
 
 def scorecard_report(project_id: str, form_id: str = "scorecard") -> dict[str, Any]:
@@ -88,6 +103,8 @@ def scorecard_report(project_id: str, form_id: str = "scorecard") -> dict[str, A
             .first()
         )
         scores = {row["indicator"]: int(row["score"]) for row in (sub.data.get("scores", []) if sub else [])}
+        computed = [c for c in computed_values(session, project) if c.scorecard and c.scorecard_score is not None]
+    scores |= {str(c.scorecard): int(c.scorecard_score or 0) for c in computed}
     total, per_dimension = weighted_score(card, scores)
     return {
         "scorecard": card.id,
@@ -104,4 +121,8 @@ def scorecard_report(project_id: str, form_id: str = "scorecard") -> dict[str, A
             for d in card.dimensions
         ],
         "unscored": [k for k in card.indicator_keys() if k not in scores],
+        "from_surveys": {
+            str(c.scorecard): {"score": c.scorecard_score, "indicator": c.name, "value": c.value, **(_source(c) or {})}
+            for c in computed
+        },
     }

@@ -25,6 +25,7 @@ class _Frozen(BaseModel):
 Approver = Literal["supervisor", "supervisors", "director"]
 APPROVER_TITLES = {"supervisor": "项目督导", "supervisors": "任一督导（认领）", "director": "机构负责人（认领）"}
 Phase = Literal["needs_assessment", "planning", "execution", "evaluation"]
+WAVE_ROLES = {"baseline": "基线值", "post": "后测值"}  # a needs or baseline survey gives baseline values
 
 
 class GateRule(_Frozen):
@@ -51,6 +52,56 @@ class ActivitySource(_Frozen):
     record_form: str = Field(description="the form each activity is recorded in")
 
 
+class Level(_Frozen):
+    at_least: float = Field(description="the value from which this score is given")
+    score: int
+
+
+class SurveyIndicator(_Frozen):
+    """An indicator whose value the survey computes, instead of a worker typing it (issue 16, part 3): its
+    row of the wave's measures table (baseline-measures, evaluation-results) must agree with it, a number
+    `field` of a form too, and a scorecard indicator is scored from it by `levels`."""
+
+    name: str = Field(min_length=1, max_length=100, description="the indicator, as the measures tables name it")
+    statistic: Literal["mean", "share_at_least", "share_at_most", "share_in_bands", "responses"]
+    score: str | None = Field(default=None, description="the instrument's score (all but `responses`)")
+    cutoff: float | None = Field(default=None, description="share_at_least / share_at_most: the cut-off")
+    bands: tuple[str, ...] = Field(default=(), description="share_in_bands: the bands that count (满意、非常满意)")
+    field: str | None = Field(default=None, description="`form-id.field`: a number field that must agree")
+    scorecard: str | None = Field(default=None, description="a scorecard indicator key scored from the value")
+    levels: tuple[Level, ...] = Field(default=(), description="scorecard: highest `at_least` first")
+
+    @model_validator(mode="after")
+    def _complete(self) -> SurveyIndicator:
+        if (self.statistic == "responses") == (self.score is not None):
+            raise ValueError("score：除 responses（回答份数）外都须指明量表的得分（score）")
+        if (self.statistic in ("share_at_least", "share_at_most")) != (self.cutoff is not None):
+            raise ValueError("cutoff 只用于、且必须用于 share_at_least / share_at_most")
+        if (self.statistic == "share_in_bands") != bool(self.bands):
+            raise ValueError("bands 只用于、且必须用于 share_in_bands")
+        if bool(self.scorecard) != bool(self.levels):
+            raise ValueError("scorecard 与 levels 须同时给出：按 levels 把指标值换算成记分卡得分")
+        marks = [level.at_least for level in self.levels]
+        if marks != sorted(marks, reverse=True) or len(set(marks)) != len(marks):
+            raise ValueError("levels：at_least 须从高到低、互不相同")
+        if self.field is not None and not re.match(r"^[a-z][a-z0-9-]*\.[a-z][a-z0-9_]*$", self.field):
+            raise ValueError("field 须写成 表单id.字段名（如 evaluation-results.satisfaction_percent）")
+        return self
+
+
+class SurveyPeriod(_Frozen):
+    """The survey period in working days after its stage opens (0: the day it opens)."""
+
+    from_day: int = Field(default=0, ge=0, le=250)
+    to_day: int = Field(ge=0, le=250)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SurveyPeriod:
+        if self.to_day < self.from_day:
+            raise ValueError("to_day 不能早于 from_day")
+        return self
+
+
 class SurveySpec(_Frozen):
     """A survey the stage administers (issue 16): one instrument, one wave, many respondents; each response
     is a record of the project (`swflow survey import|enter`)."""
@@ -64,6 +115,8 @@ class SurveySpec(_Frozen):
     )
     expected: int = Field(ge=1, le=100_000, description="how many responses the survey aims at")
     compare_with: str | None = Field(default=None, description="post: the baseline survey it is compared with")
+    period: SurveyPeriod | None = Field(default=None, description="when answers may be dated; none: any day")
+    indicators: tuple[SurveyIndicator, ...] = Field(default=(), description="indicators computed from it")
 
 
 class StageSpec(_Frozen):
@@ -137,27 +190,32 @@ class Template(_Frozen):
 
     @model_validator(mode="after")
     def _surveys_pair_up(self) -> Template:
-        """Survey keys are unique; a post wave is compared with a baseline of the same instrument before it."""
+        """Survey keys are unique; a post wave names a baseline of the same instrument before it, if any; its
+        period lies within its stage; an indicator is computed by one survey per role (baseline, post)."""
         seen: dict[str, SurveySpec] = {}
+        named: dict[tuple[str, str], str] = {}
         for index, stage in enumerate(self.stages):
             for number, survey in enumerate(stage.surveys):
                 where = f"stages.{index}.surveys.{number}"
                 if survey.key in seen:
                     raise ValueError(f"{where}.key: 问卷 key {survey.key} 重复")
-                if survey.wave == "post":
-                    base = (
-                        seen.get(survey.compare_with or "")
-                        if survey.compare_with
-                        else next(
-                            (s for s in seen.values() if s.wave == "baseline" and s.instrument == survey.instrument),
-                            None,
-                        )
-                    )
+                if survey.period and survey.period.to_day > stage.duration_days:
+                    raise ValueError(f"{where}.period.to_day: 调查期须在本阶段的 {stage.duration_days} 个工作日内")
+                if survey.wave == "post" and survey.compare_with:
+                    base = seen.get(survey.compare_with)
                     if base is None or base.wave != "baseline" or base.instrument != survey.instrument:
                         raise ValueError(
                             f"{where}.compare_with: 后测问卷须与此前同一量表（{survey.instrument}）的基线问卷对照"
                         )
                 seen[survey.key] = survey
+                for at, indicator in enumerate(survey.indicators):
+                    role = "post" if survey.wave == "post" else "baseline"
+                    if (role, indicator.name) in named:
+                        raise ValueError(
+                            f"{where}.indicators.{at}.name: 指标「{indicator.name}」已由问卷 "
+                            f"{named[role, indicator.name]} 计算（{WAVE_ROLES[role]}）"
+                        )
+                    named[role, indicator.name] = survey.key
         return self
 
     def survey(self, key: str) -> tuple[StageSpec, SurveySpec]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from swflow.config.errors import DefinitionError, NotFoundError
 from swflow.config.escalation import list_policies
 from swflow.config.scorecards import get_scorecard
-from swflow.config.templates import Template
+from swflow.config.templates import SurveySpec, Template
 from swflow.forms_spec.instrument import Instrument, get_instrument
 from swflow.forms_spec.spec import FormSpec, get_form
 from swflow.forms_spec.survey_form import survey_form
@@ -65,9 +65,11 @@ def check_template_forms(template: Template, source: str) -> dict[str, FormSpec]
             problems += _scorecard_problems(index, template)
         for number, survey in enumerate(stage.surveys):
             try:
-                get_instrument(survey.instrument)
+                instrument = get_instrument(survey.instrument)
             except NotFoundError as exc:
                 problems.append(f"stages.{index}.surveys.{number}.instrument: {exc}")
+                continue
+            problems += _survey_indicator_problems(f"stages.{index}.surveys.{number}", survey, instrument, template)
         if stage.escalation_policy and stage.escalation_policy not in policies:
             problems.append(
                 f"stages.{index}.escalation_policy: 没有升级策略 {stage.escalation_policy}（可选：{known}）"
@@ -153,3 +155,37 @@ def template_forms_quietly(template: Template) -> list[FormSpec]:
             except NotFoundError:
                 continue
     return found
+
+
+def _survey_indicator_problems(where: str, survey: SurveySpec, instrument: Instrument, template: Template) -> list[str]:
+    """A computed indicator names a score of its instrument and bands of that score; its `field` a number
+    field of a form the template uses; its `scorecard` an indicator of the template's scorecard, scored
+    within the card's scale."""
+    problems: list[str] = []
+    scores = {s.key: s for s in instrument.scores}
+    forms = {f.id: f for f in template_forms_quietly(template)}
+    for at, indicator in enumerate(survey.indicators):
+        here = f"{where}.indicators.{at}"
+        score = scores.get(indicator.score or "")
+        if indicator.score is not None and score is None:
+            known = "、".join(scores) or "无"
+            problems.append(f"{here}.score: 量表 {instrument.id} 没有得分 {indicator.score}（可选：{known}）")
+        if score is not None and (unknown := [b for b in indicator.bands if b not in {x.label for x in score.bands}]):
+            labels = "、".join(b.label for b in score.bands) or "无"
+            problems.append(f"{here}.bands: 得分 {score.key} 没有分档 {'、'.join(unknown)}（可选：{labels}）")
+        if indicator.field is not None:
+            form_id, name = indicator.field.split(".", 1)
+            form = forms.get(form_id)
+            field = next((f for f in form.fields if f.name == name), None) if form else None
+            if field is None or field.type not in ("number", "integer"):
+                problems.append(f"{here}.field: 本模板的表单中没有数值字段 {indicator.field}")
+        if indicator.scorecard is not None:
+            try:
+                card = get_scorecard(template.scorecard)
+            except NotFoundError:
+                continue  # named under `scorecard`
+            if indicator.scorecard not in card.indicator_keys():
+                problems.append(f"{here}.scorecard: 记分卡 {card.id} 没有指标 {indicator.scorecard}")
+            if wrong := [lv.score for lv in indicator.levels if not card.scale.min <= lv.score <= card.scale.max]:
+                problems.append(f"{here}.levels: 得分 {wrong[0]} 不在记分卡的 {card.scale.min}–{card.scale.max} 分之内")
+    return problems

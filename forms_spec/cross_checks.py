@@ -16,7 +16,7 @@ from typing import Any
 from swflow.forms_spec.rule_kinds import FormRule
 from swflow.forms_spec.spec import FieldSpec, FormSpec
 
-__all__ = ["Baseline", "FormContext", "field_label", "sheet_problems", "rule_problems"]
+__all__ = ["Baseline", "Computed", "FormContext", "field_label", "sheet_problems", "rule_problems"]
 
 Problem = tuple[str, str]
 
@@ -32,11 +32,32 @@ class Baseline:
 
 
 @dataclass(frozen=True)
+class Computed:
+    """An indicator's value as a survey of the project computes it (`survey_values`): what a measures
+    table's row, a number field or a scorecard row must agree with."""
+
+    name: str
+    role: str  # baseline | post: the measures tables it is a value of
+    survey: str  # the survey's key
+    survey_title: str
+    statistic: str  # how, in words: 「平均分」「≥ 6 分的比例（%）」
+    unit: str  # 分, %, 份
+    value: float | None  # None: no response scored yet
+    n: int
+    sd: float | None = None
+    field: str | None = None  # `form-id.field`
+    scorecard: str | None = None  # the scorecard indicator scored from it
+    scorecard_score: int | None = None
+    through: int = 0  # the last response (submission id) it counts: the inputs, traceable
+
+
+@dataclass(frozen=True)
 class FormContext:
     today: date
     launched: date | None = None
     closed: date | None = None
     baselines: Mapping[str, Baseline] = field(default_factory=dict)
+    computed: tuple[Computed, ...] = ()
 
 
 def field_label(form: FormSpec, loc: tuple[Any, ...]) -> str:
@@ -164,13 +185,15 @@ def _baseline_problems(form: FormSpec, rule: FormRule, places: list[Any], contex
         if rule.baseline
         else [b for b in context.baselines.values() if b.marked]
     )
-    if not sources:  # the project's template asks for no baseline: nothing to compare with
+    surveyed = [] if rule.baseline else [c for c in context.computed if c.role == "baseline"]
+    if not sources and not surveyed:  # the project's template asks for no baseline: nothing to compare with
         return []
-    where = "、".join(b.where for b in sources)
+    where = "、".join([*(b.where for b in sources), *dict.fromkeys(f"问卷「{c.survey_title}」" for c in surveyed)])
     known = {_key(str(i)): str(i) for b in sources for i in b.indicators}
+    known |= {_key(c.name): c.name for c in surveyed}
     problems: list[Problem] = []
     for loc, value, _ in places:
-        if not any(b.submitted for b in sources):
+        if not any(b.submitted for b in sources) and not surveyed:
             problems.append((field_label(form, loc), f"本项目还没有提交基线（{where}）：后测只能对已有基线的指标填写"))
         elif _key(str(value)) not in known:
             listed = f"（已有：{'、'.join(sorted(known.values()))}）" if known else "：基线中还没有任何指标"

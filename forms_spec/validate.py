@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from swflow.config.errors import FormError, pydantic_rule
+from swflow.forms_spec.computed_checks import computed_problems
 from swflow.forms_spec.cross_checks import FormContext, field_label, rule_problems, sheet_problems
 from swflow.forms_spec.spec import FieldSpec, FormSpec, model_for
 
@@ -98,6 +99,7 @@ def validate_submission(form: FormSpec, data: Any, context: FormContext | None =
     if not problems and model is not None:
         problems += sheet_problems(form, clean)
         problems += rule_problems(form, clean, context)
+        problems += computed_problems(form, clean, context)
     if problems or model is None:
         lines = "\n".join(f"  - {field}：{rule}" for field, rule in problems)
         raise FormError(f"表单 {form.id}（{form.title}）有 {len(problems)} 处错误：\n{lines}", problems)

@@ -1,5 +1,5 @@
 """What a form's cross-form rules need to know about the project (`forms_spec.cross_checks`):
-today, the project's dates and the indicators it measured at baseline."""
+the project's dates, the indicators it measured at baseline, and the values its surveys compute."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from swflow.config.clock import SHANGHAI
 from swflow.db.tables import FormSubmission, Project
+from swflow.domain.projects.survey_values import computed_values
 from swflow.forms_spec import Baseline, FormContext, FormSpec
 
 __all__ = ["form_context"]
@@ -54,4 +55,5 @@ def form_context(session: Session, project: Project, now: datetime) -> FormConte
         launched=project.created_at.astimezone(SHANGHAI).date(),
         closed=project.closed_at.astimezone(SHANGHAI).date() if project.closed_at else None,
         baselines=baselines,
+        computed=computed_values(session, project),
     )

@@ -10,29 +10,31 @@ event each, so `archive verify`, the dossier and the export treat them as any ot
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from swflow.config.calendar import add_working_days
 from swflow.config.clock import SHANGHAI
 from swflow.config.errors import FormError, NotFoundError, RefusedError
 from swflow.db.engine import read_session, unit_of_work
 from swflow.db.registry_tables import Enrolment
-from swflow.db.tables import FormSubmission, Project, ProjectMember, WorkItem
+from swflow.db.tables import Project, ProjectMember, Stage, WorkItem
 from swflow.domain.people.records import get_person
 from swflow.domain.projects.rules import ProjectStatus, StageStatus
 from swflow.domain.projects.stages import find_stage, lock_project
+from swflow.domain.projects.survey_values import computed_values, pinned_survey, project_surveys, recorded_responses
 from swflow.domain.projects.work import record_submission
 from swflow.forms_spec.change import paired_change
 from swflow.forms_spec.instrument import Instrument
-from swflow.forms_spec.responses import Response, sheet_columns, summarise
+from swflow.forms_spec.responses import sheet_columns, summarise
 from swflow.forms_spec.scoring import SCORING_VERSION, check_answers, score_answers
 from swflow.forms_spec.survey_form import response_data, survey_form_id
 
-__all__ = ["Answered", "record_responses", "sheet_answers", "survey_report"]
+__all__ = ["Answered", "record_responses", "sheet_answers", "survey_period", "survey_report"]
 
 CODE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 Problem = tuple[str, str]
@@ -48,17 +50,17 @@ class Answered:
     where: str  # 「第 3 行」 or the file: how a problem names it
 
 
-def _survey(project: Project, key: str) -> tuple[dict[str, Any], dict[str, Any], Instrument]:
-    for stage in project.template_snapshot["stages"]:
-        for survey in stage.get("surveys", []):
-            if survey["key"] == key:
-                pinned = project.template_snapshot["instruments"][survey["instrument"]]
-                return stage, survey, Instrument.model_validate(pinned)
-    known = "、".join(s["key"] for st in project.template_snapshot["stages"] for s in st.get("surveys", [])) or "无"
-    raise NotFoundError(f"项目 {project.id} 没有问卷 {key}（可选：{known}）")
+def survey_period(survey: dict[str, Any], stage: Stage | None) -> tuple[date, date] | None:
+    """The days answers may be dated, from the template's `period` (working days after the stage opened);
+    None: no period, or its stage has not opened."""
+    period = survey.get("period")
+    if not period or stage is None or stage.opened_at is None:
+        return None
+    opened = stage.opened_at.astimezone(SHANGHAI).date()
+    return add_working_days(opened, period["from_day"]), add_working_days(opened, period["to_day"])
 
 
-def _day(value: Any, launched: date, today: date) -> tuple[str | None, str | None]:
+def _day(value: Any, launched: date, today: date, period: tuple[date, date] | None) -> tuple[str | None, str | None]:
     try:
         day = value if isinstance(value, date) and not isinstance(value, datetime) else None
         day = day or (value.date() if isinstance(value, datetime) else date.fromisoformat(str(value).strip()[:10]))
@@ -68,6 +70,8 @@ def _day(value: Any, launched: date, today: date) -> tuple[str | None, str | Non
         return None, f"填写日期不能晚于今天（{today}）"
     if day < launched:
         return None, f"填写日期不能早于项目启动日（{launched}）"
+    if period and not period[0] <= day <= period[1]:
+        return None, f"填写日期 {day} 不在调查期内（{period[0]} 至 {period[1]}）"
     return day.isoformat(), None
 
 
@@ -88,6 +92,7 @@ def _checked(
     instrument: Instrument,
     given: list[Answered],
     now: datetime,
+    period: tuple[date, date] | None,
 ) -> list[tuple[Answered, str, dict[str, Any]]]:
     """Every response as (given, day, record data), or one FormError naming every problem."""
     today, launched = now.astimezone(SHANGHAI).date(), project.created_at.astimezone(SHANGHAI).date()
@@ -108,7 +113,7 @@ def _checked(
         elif survey.get("respondents") == "registry" and code not in enrolled:
             problems.append((head, f"服务对象名册中没有参加本项目的 {code}（受访者须填服务对象的登记编号）"))
         seen.setdefault(code, one.where)
-        day, wrong_day = _day(one.answered_on, launched, today)
+        day, wrong_day = _day(one.answered_on, launched, today, period)
         if wrong_day:
             problems.append((head, wrong_day))
         answers, wrong = check_answers(instrument, one.answers)
@@ -138,7 +143,7 @@ def sheet_answers(
         project = session.get(Project, project_id)
         if project is None:
             raise NotFoundError(f"没有项目 {project_id}")
-        _, _, instrument = _survey(project, survey_key)
+        _, _, instrument = pinned_survey(project, survey_key)
     names = ["" if h is None else str(h).strip() for h in headers]
     day = next((i for i, n in enumerate(names) if n in DATE_COLUMNS), None)
     who, columns, problems = sheet_columns(instrument, headers, DATE_COLUMNS)
@@ -165,7 +170,7 @@ def record_responses(project_id: str, survey_key: str, person_id: str, given: li
         get_person(session, person_id)
         if project.status != ProjectStatus.RUNNING:
             raise RefusedError(f"项目 {project_id} 已结束（{project.status}），不能再录入问卷")
-        stage_spec, survey, instrument = _survey(project, survey_key)
+        stage_spec, survey, instrument = pinned_survey(project, survey_key)
         stage = find_stage(session, project.id, stage_spec["key"])
         if stage.status not in (StageStatus.OPEN, StageStatus.AWAITING_DECISION):
             raise RefusedError(
@@ -182,7 +187,7 @@ def record_responses(project_id: str, survey_key: str, person_id: str, given: li
             raise FormError(f"问卷 {survey['title']}：没有一份回答", [("(文件)", "至少一份回答")])
         form_id = survey_form_id(survey_key)
         version = int(project.forms_snapshot[form_id]["version"])
-        for _given, _, data in _checked(session, project, survey, instrument, given, now):
+        for _given, _, data in _checked(session, project, survey, instrument, given, now, survey_period(survey, stage)):
             item = WorkItem(
                 project_id=project.id, stage_id=stage.id, form_id=form_id, round=stage.round,
                 activity=data["respondent"], title=f"{survey['title']}：{data['respondent']}"[:200], required=False,
@@ -195,40 +200,40 @@ def record_responses(project_id: str, survey_key: str, person_id: str, given: li
         return len(given)
 
 
-def _responses(session: Session, project_id: str, form_id: str, instrument: Instrument) -> list[Response]:
-    query = select(FormSubmission).where(FormSubmission.project_id == project_id, FormSubmission.form_id == form_id)
-    found = []
-    for sub in session.execute(query.order_by(FormSubmission.id)).scalars():
-        scores = {
-            s.key: {"value": sub.data.get(f"score__{s.key}"), "band": sub.data.get(f"band__{s.key}"), "answered": 0}
-            for s in instrument.scores
-        }
-        found.append(Response(0, str(sub.data["respondent"]), {}, scores))
-    return found
+def _baseline_key(surveys: list[dict[str, Any]], survey: dict[str, Any]) -> str | None:
+    if survey.get("compare_with"):
+        return str(survey["compare_with"])
+    before = surveys[: surveys.index(survey)]
+    return next((s["key"] for s in before if s["wave"] == "baseline" and s["instrument"] == survey["instrument"]), None)
 
 
 def survey_report(project_id: str) -> list[dict[str, Any]]:
-    """Each survey of the project: how many answered of how many expected, each score's summary, and for
-    a post wave the change of each score from its baseline for the same respondents."""
+    """Each survey of the project: how many answered of how many expected, its period, each score's
+    summary, the indicators it computes, and for a post wave with a baseline the change of each score
+    for the same respondents."""
     with read_session() as session:
         project = session.get(Project, project_id)
         if project is None:
             raise NotFoundError(f"没有项目 {project_id}")
-        surveys = [s for stage in project.template_snapshot["stages"] for s in stage.get("surveys", [])]
+        surveys = project_surveys(project)
+        computed = computed_values(session, project)
         report, waves = [], {}
         for survey in surveys:
-            _, _, instrument = _survey(project, survey["key"])
-            responses = _responses(session, project.id, survey_form_id(survey["key"]), instrument)
+            stage_spec, _, instrument = pinned_survey(project, survey["key"])
+            responses = recorded_responses(session, project.id, survey["key"], instrument)
             waves[survey["key"]] = responses
+            stage = session.execute(
+                select(Stage).where(Stage.project_id == project.id, Stage.key == stage_spec["key"])
+            ).scalar_one_or_none()
+            period = survey_period(survey, stage)
             entry: dict[str, Any] = {
-                "key": survey["key"], "title": survey["title"], "wave": survey["wave"],
+                "key": survey["key"], "title": survey["title"], "wave": survey["wave"], "stage": stage_spec["key"],
                 "instrument": instrument.id, "instrument_version": instrument.version,
+                "period": None if period is None else {"from": period[0].isoformat(), "to": period[1].isoformat()},
                 "expected": survey["expected"], "responses": len(responses), "scores": summarise(instrument, responses),
+                "indicators": [asdict(c) for c in computed if c.survey == survey["key"]],
             }  # fmt: skip
-            if survey["wave"] == "post":
-                base = survey.get("compare_with") or next(
-                    s["key"] for s in surveys if s["wave"] == "baseline" and s["instrument"] == survey["instrument"]
-                )
+            if survey["wave"] == "post" and (base := _baseline_key(surveys, survey)):
                 entry["compared_with"] = base
                 entry["change"] = [
                     paired_change(instrument, s.key, waves.get(base, []), responses) for s in instrument.scores

@@ -24,6 +24,8 @@ from swflow.domain.projects.gates import notify_approvers
 from swflow.domain.projects.rules import ProjectStatus, StageStatus, why_not_submit
 from swflow.domain.projects.stages import find_stage, lock_project
 from swflow.forms_spec import FormSpec, validate_submission
+from swflow.forms_spec.change import STATISTICS_VERSION
+from swflow.forms_spec.computed_checks import computed_facts
 
 __all__ = ["Submitted", "record_submission", "submit_form"]
 
@@ -194,7 +196,8 @@ def submit_form(
         if reserved := evaluator_refusal(session, project, stage, form_id, person_id, approved):
             raise RefusedError(reserved)  # the evaluator's form (评估方): nobody else's to fill
         form = FormSpec.model_validate(project.forms_snapshot[form_id])
-        clean = validate_submission(form, data, form_context(session, project, now))
+        context = form_context(session, project, now)
+        clean = validate_submission(form, data, context)
         _check_people(session, project, form, clean)
         item = _find_item(session, stage, form_id, activity, optional, person_id, now)
         reason = why_not_submit(
@@ -204,7 +207,11 @@ def submit_form(
             which = f"{form_id}（{activity}）" if activity else form_id
             raise RefusedError(reason or f"阶段「{stage.title}」第 {stage.round} 轮没有待填的 {which}")
         resubmitted = item.status == "submitted"
-        submission = record_submission(session, project, stage, item, form.version, clean, person_id, now, resubmitted)
+        computed = computed_facts(form, clean, context)
+        facts = {"computed": computed, "statistics_version": STATISTICS_VERSION} if computed else None
+        submission = record_submission(
+            session, project, stage, item, form.version, clean, person_id, now, resubmitted, facts
+        )
         if form_id == quality_settings().incidents.form:  # also an entry of the agency's register (§7.4)
             from swflow.domain.quality.incidents import register_project_incident
 

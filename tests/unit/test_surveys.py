@@ -79,14 +79,19 @@ def surveyed(archive_home: Path, people: Any) -> str:
     return _launch()
 
 
-def test_a_template_refuses_a_post_survey_without_its_baseline_and_an_unknown_instrument(
+def test_a_template_refuses_a_post_survey_naming_no_baseline_and_an_unknown_instrument(
     archive_home: Path, people: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = _template(archive_home, pre=None)
+    path = _template(archive_home, pre=None)  # a post-only survey (satisfaction at the end) is allowed
+    assert main(["templates", "validate", str(path)]) == 0
+    path = _template(archive_home, pre=None, post=POST | {"compare_with": "loneliness-pre"})
     assert main(["templates", "validate", str(path)]) == 2
     assert (
         "stages.3.surveys.0.compare_with: 后测问卷须与此前同一量表（ucla-3）的基线问卷对照" in capsys.readouterr().err
     )
+    path = _template(archive_home, post=POST | {"period": {"from_day": 2, "to_day": 11}})
+    assert main(["templates", "validate", str(path)]) == 2
+    assert "stages.3.surveys.0.period.to_day: 调查期须在本阶段的 10 个工作日内" in capsys.readouterr().err
     path = _template(archive_home, pre=PRE | {"instrument": "no-such"}, post=POST | {"instrument": "no-such"})
     assert main(["templates", "validate", str(path)]) == 2
     assert "stages.0.surveys.0.instrument: 没有量表/问卷 no-such" in capsys.readouterr().err
