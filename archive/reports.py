@@ -106,6 +106,7 @@ def scorecard_report(project_id: str, form_id: str = "scorecard") -> dict[str, A
         computed = [c for c in computed_values(session, project) if c.scorecard and c.scorecard_score is not None]
     scores |= {str(c.scorecard): int(c.scorecard_score or 0) for c in computed}
     total, per_dimension = weighted_score(card, scores)
+    titles = {i.key: i.title for d in card.dimensions for i in d.indicators}
     return {
         "scorecard": card.id,
         "title": card.title,
@@ -122,7 +123,13 @@ def scorecard_report(project_id: str, form_id: str = "scorecard") -> dict[str, A
         ],
         "unscored": [k for k in card.indicator_keys() if k not in scores],
         "from_surveys": {
-            str(c.scorecard): {"score": c.scorecard_score, "indicator": c.name, "value": c.value, **(_source(c) or {})}
+            str(c.scorecard): {
+                "card_title": titles.get(str(c.scorecard), c.scorecard),
+                "score": c.scorecard_score,
+                "indicator": c.name,
+                "value": c.value,
+                **(_source(c) or {}),
+            }  # fmt: skip
             for c in computed
         },
     }

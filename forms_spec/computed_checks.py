@@ -53,7 +53,8 @@ def _disagrees(typed: Any, computed: Computed, scorecard: bool) -> str | None:
         return f"此项按{source}的「{computed.name}」{value} 计 {computed.scorecard_score} 分，填的是 {typed}"
     if round(float(typed), 2) == round(computed.value, 2):
         return None
-    return f"「{computed.name}」由{source}的 {computed.n} 份回答算得 {value}（{computed.statistic}），填的是 {typed}"
+    given = f"{float(typed):g}"
+    return f"「{computed.name}」由{source}的 {computed.n} 份回答算得 {value}（{computed.statistic}），填的是 {given}"
 
 
 def computed_problems(form: FormSpec, clean: dict[str, Any], context: FormContext | None) -> list[Problem]:

@@ -224,11 +224,17 @@ def cmd_indicators(args: argparse.Namespace) -> int:
         met = {True: "是", False: "否", None: "-"}[row["met"]]
         cells = [row[k] if row[k] is not None else "-" for k in ("baseline", "target", "post", "change")]
         print(f"{row['indicator']:<20} {row['unit'] or '-':<4} " + " ".join(f"{c:>8}" for c in cells) + f"  {met}")
+        for word, source in (("基线", row.get("baseline_from")), ("后测", row.get("post_from"))):
+            if source:
+                print(f"  {word}由问卷「{source['title']}」算得：{source['statistic']}，n = {source['n']}")
     card = report["scorecard"]
     total = card["total"] if card["total"] is not None else "未评分"
     print(f"\n{card['title']}：总分 {total}（{card['scale']['min']}–{card['scale']['max']} 分）")
     for d in card["dimensions"]:
         print(f"  {d['title']:<12} 权重 {d['weight']:<5} 得分 {d['score'] if d['score'] is not None else '-'}")
+    for key, scored in card.get("from_surveys", {}).items():  # scored from a survey, not typed
+        source = f"问卷「{scored['title']}」的「{scored['indicator']}」{scored['value']:g}"
+        print(f"  {scored.get('card_title', key)} 计 {scored['score']} 分：由{source} 换算")
     if report["surveys"]:
         print("\n问卷调查")
         print_surveys(report["surveys"])

@@ -44,6 +44,12 @@ def print_surveys(report: list[dict[str, Any]]) -> None:
     for survey in report:
         print(f"{survey['key']}  {survey['title']}（{WAVE_WORDS[survey['wave']]}，{survey['instrument']} "
               f"v{survey['instrument_version']}）：{survey['responses']} / {survey['expected']} 份")  # fmt: skip
+        if survey.get("period"):
+            print(f"  调查期：{survey['period']['from']} 至 {survey['period']['to']}")
+        for computed in survey.get("indicators", []):
+            value = "尚无回答" if computed["value"] is None else f"{computed['value']:g} {computed['unit']}"
+            sd = f"，标准差 {computed['sd']:g}" if computed.get("sd") is not None else ""
+            print(f"  指标「{computed['name']}」= {value}（{computed['statistic']}，n = {computed['n']}{sd}）")
         for result in survey["scores"].values():
             if result["n"]:
                 sd = f"，标准差 {result['sd']:g}" if result["sd"] is not None else ""
