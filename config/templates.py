@@ -102,6 +102,14 @@ class SurveyPeriod(_Frozen):
         return self
 
 
+class SurveyAttribute(_Frozen):
+    """Something asked of every respondent besides the answers (性别, 年龄段, 社区), for cross-tabulation."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    title: str = Field(min_length=1, max_length=30)
+    options: tuple[str, ...] = Field(default=(), description="the values it may take; none: any short text")
+
+
 class SurveySpec(_Frozen):
     """A survey the stage administers (issue 16): one instrument, one wave, many respondents; each response
     is a record of the project (`swflow survey import|enter`)."""
@@ -117,6 +125,19 @@ class SurveySpec(_Frozen):
     compare_with: str | None = Field(default=None, description="post: the baseline survey it is compared with")
     period: SurveyPeriod | None = Field(default=None, description="when answers may be dated; none: any day")
     indicators: tuple[SurveyIndicator, ...] = Field(default=(), description="indicators computed from it")
+    groups: tuple[str, ...] = Field(
+        default=(), max_length=4, description="the intervention group first, then its comparison group(s)"
+    )
+    attributes: tuple[SurveyAttribute, ...] = Field(default=(), max_length=8, description="asked of each respondent")
+
+    @model_validator(mode="after")
+    def _groups_and_attributes(self) -> SurveySpec:
+        if len(self.groups) == 1 or len(set(self.groups)) != len(self.groups):
+            raise ValueError("groups：至少两组（干预组在前，对照组在后），组名互不相同")
+        keys = [a.key for a in self.attributes]
+        if len(set(keys)) != len(keys) or {"group", "respondent", "answered_on"} & set(keys):
+            raise ValueError("attributes：key 互不相同，且不能是 group、respondent、answered_on")
+        return self
 
 
 class StageSpec(_Frozen):
@@ -207,6 +228,10 @@ class Template(_Frozen):
                         raise ValueError(
                             f"{where}.compare_with: 后测问卷须与此前同一量表（{survey.instrument}）的基线问卷对照"
                         )
+                paired = self._baseline_of(survey, list(seen.values()))
+                if paired is not None and paired.groups != survey.groups:
+                    same = "、".join(paired.groups) or "不分组"
+                    raise ValueError(f"{where}.groups: 后测的分组须与基线问卷 {paired.key} 相同（{same}）")
                 seen[survey.key] = survey
                 for at, indicator in enumerate(survey.indicators):
                     role = "post" if survey.wave == "post" else "baseline"
@@ -217,6 +242,15 @@ class Template(_Frozen):
                         )
                     named[role, indicator.name] = survey.key
         return self
+
+    @staticmethod
+    def _baseline_of(survey: SurveySpec, before: list[SurveySpec]) -> SurveySpec | None:
+        """The baseline a post wave is compared with: `compare_with`, else the last of its instrument."""
+        if survey.wave != "post":
+            return None
+        if survey.compare_with:
+            return next((s for s in before if s.key == survey.compare_with), None)
+        return next((s for s in reversed(before) if s.wave == "baseline" and s.instrument == survey.instrument), None)
 
     def survey(self, key: str) -> tuple[StageSpec, SurveySpec]:
         for stage in self.stages:

@@ -29,7 +29,9 @@ def template_forms(template: Template) -> dict[str, FormSpec]:
         for survey in stage.surveys:
             instrument = get_instrument(survey.instrument)
             sensitive = survey.respondents == "registry" or template.sensitivity == "sensitive"
-            form = survey_form(instrument, survey.key, survey.title, survey.wave, sensitive)
+            form = survey_form(
+                instrument, survey.key, survey.title, survey.wave, sensitive, survey.groups, survey.attributes
+            )
             forms[form.id] = form
     return forms
 

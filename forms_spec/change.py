@@ -16,7 +16,7 @@ from typing import Any
 from swflow.forms_spec.instrument import Instrument
 from swflow.forms_spec.responses import Response
 
-__all__ = ["paired_change", "STATISTICS_VERSION"]
+__all__ = ["group_difference", "paired_change", "STATISTICS_VERSION"]
 
 STATISTICS_VERSION = 1  # kept beside a computed change: the methods below, as they are in this version
 
@@ -86,3 +86,48 @@ def paired_change(
         **_tests(base, later, diffs),
         "post_bands": bands,
     }
+
+
+def group_difference(
+    instrument: Instrument,
+    score_key: str,
+    baseline: Sequence[Response],
+    post: Sequence[Response],
+    groups: Sequence[str],
+) -> dict[str, Any]:
+    """The change of one score per group (each `paired_change` of that group's respondents, grouped as at
+    post and at baseline), and the intervention group's (the first) mean change against the comparison group's (the
+    second): the difference in change, Welch's t-test of the two groups' changes (two-sided, scipy) and
+    Cohen's d with the pooled sd of the changes."""
+    per_group = {
+        group: paired_change(
+            instrument, score_key, [r for r in baseline if r.group == group], [r for r in post if r.group == group]
+        )
+        for group in groups
+    }
+    before = _values(baseline, score_key)
+    changes = {
+        group: [v - before[r.respondent] for r in post if r.group == group and r.respondent in before
+                if (v := r.scores[score_key]["value"]) is not None]
+        for group in groups[:2]
+    }  # fmt: skip
+    first, second = changes[groups[0]], changes[groups[1]]
+    result: dict[str, Any] = {
+        "score": score_key, "groups": per_group, "intervention": groups[0], "comparison": groups[1],
+        "difference_in_change": None, "welch": None, "cohens_d": None, "statistics_version": STATISTICS_VERSION,
+    }  # fmt: skip
+    if first and second:
+        result["difference_in_change"] = _round(statistics.fmean(first) - statistics.fmean(second))
+    if len(first) >= 2 and len(second) >= 2:
+        from scipy import stats
+
+        sd1, sd2 = statistics.stdev(first), statistics.stdev(second)
+        pooled = math.sqrt(((len(first) - 1) * sd1**2 + (len(second) - 1) * sd2**2) / (len(first) + len(second) - 2))
+        if sd1 > 0 or sd2 > 0:
+            welch = stats.ttest_ind(first, second, equal_var=False)
+            result["welch"] = {"method": "Welch t 检验（两组变化量，双侧）", "t": _round(float(welch.statistic)),
+                               "df": _round(float(welch.df)), "p": _significant(float(welch.pvalue))}  # fmt: skip
+            result["cohens_d"] = (
+                _round((statistics.fmean(first) - statistics.fmean(second)) / pooled) if pooled else None
+            )
+    return result

@@ -13,7 +13,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from swflow.forms_spec.instrument import Instrument
@@ -28,10 +28,12 @@ Problem = tuple[str, str]
 
 @dataclass(frozen=True)
 class Response:
-    row: int  # the spreadsheet's row number (the header is row 1)
+    row: int  # the spreadsheet's row number (the header is row 1); recorded: the submission's id
     respondent: str
-    answers: dict[str, Any]
+    answers: dict[str, Any]  # by answer key (`q1`, `content.fit`)
     scores: dict[str, dict[str, Any]]
+    group: str | None = None  # 干预组 / 对照组, when the survey has groups
+    attributes: dict[str, str] = field(default_factory=dict)  # 性别, 年龄段 …, by the attribute's key
 
 
 def _normal(text: str) -> str:

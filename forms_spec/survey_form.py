@@ -6,8 +6,10 @@ any other record. The answers are checked and scored by `scoring`, not by this f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from swflow.config.templates import SurveyAttribute
 from swflow.forms_spec.instrument import Instrument
 from swflow.forms_spec.spec import SURVEY_PREFIX, FieldSpec, FormSpec
 
@@ -40,12 +42,26 @@ def _answer_field(instrument: Instrument, key: str, sensitive: bool) -> FieldSpe
     )
 
 
-def survey_form(instrument: Instrument, key: str, title: str, wave: str, sensitive: bool) -> FormSpec:
-    """The form a survey's responses are recorded as (its version is the instrument's)."""
+def survey_form(
+    instrument: Instrument,
+    key: str,
+    title: str,
+    wave: str,
+    sensitive: bool,
+    groups: Sequence[str] = (),
+    attributes: Sequence[SurveyAttribute] = (),
+) -> FormSpec:
+    """The form a survey's responses are recorded as (its version is the instrument's); a survey with
+    groups has the respondent's group, one with attributes a field per attribute (`attr__<key>`)."""
     fields = [
         FieldSpec(name="respondent", label="受访者", type="text", required=True),
         FieldSpec(name="answered_on", label="填写日期", type="date", required=True),
     ]
+    if groups:
+        fields.append(
+            FieldSpec(name="group", label="组别", type="choice", required=True, choices={g: g for g in groups})
+        )
+    fields += [FieldSpec(name=f"attr__{a.key}", label=a.title, type="text", sensitive=sensitive) for a in attributes]
     fields += [_answer_field(instrument, k, sensitive) for k in instrument.answer_items]
     fields += [
         FieldSpec(name=f"{field_name(i.key)}__other", label=f"{i.key} 其他（内容）", type="text", sensitive=sensitive)
@@ -67,10 +83,18 @@ def survey_form(instrument: Instrument, key: str, title: str, wave: str, sensiti
 
 
 def response_data(
-    respondent: str, answered_on: str, answers: dict[str, Any], scores: dict[str, dict[str, Any]]
+    respondent: str,
+    answered_on: str,
+    answers: dict[str, Any],
+    scores: dict[str, dict[str, Any]],
+    group: str | None = None,
+    attributes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One response as its record: the fields of `survey_form`."""
     data: dict[str, Any] = {"respondent": respondent, "answered_on": answered_on}
+    if group is not None:
+        data["group"] = group
+    data |= {f"attr__{k}": v for k, v in (attributes or {}).items()}
     data |= {field_name(k): v for k, v in answers.items()}
     for key, result in scores.items():
         if result["value"] is not None:

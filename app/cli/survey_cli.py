@@ -34,6 +34,8 @@ def add_survey_commands(sub: Sub, add: Add) -> None:
     p.add_argument("--respondent", required=True, help="受访者编号（名册问卷填服务对象的登记编号）")
     p.add_argument("--answered-on", required=True, help="填写日期（YYYY-MM-DD）")
     p.add_argument("--data", required=True, help="回答文件（YAML/JSON：题号: 回答）")
+    p.add_argument("--group", help="组别（问卷分干预组、对照组时必填）")
+    p.add_argument("--attribute", action="append", default=[], metavar="KEY=值", help="受访者信息，如 sex=女（可重复）")
     p = add(parts, "show", "项目各问卷的回答数、得分汇总和前后测变化")
     p.add_argument("project")
     p.add_argument("--json", action="store_true")
@@ -64,6 +66,18 @@ def print_surveys(report: list[dict[str, Any]]) -> None:
             p = f"，配对 t 检验 p = {test['p']:.4g}" if test else ""
             print(f"  {change['title']} 较 {survey['compared_with']}：配对 {change['n_paired']} 人，"
                   f"变化 {change['mean_change']:+g}{p}，失访 {change['lost_to_follow_up']}")  # fmt: skip
+        for compared in survey.get("group_change", []):
+            if compared["difference_in_change"] is None:
+                continue
+            welch = compared["welch"]
+            p = f"，Welch t 检验 p = {welch['p']:.4g}，Cohen's d = {compared['cohens_d']:g}" if welch else ""
+            title = compared["groups"][compared["intervention"]]["title"]
+            print(f"  {title}：{compared['intervention']}的变化减{compared['comparison']}的变化 = "
+                  f"{compared['difference_in_change']:+g}{p}")  # fmt: skip
+        for table in survey.get("crosstabs", []):
+            print(f"  {table['score_title']} × {table['attribute_title']}：")
+            for value, cells in table["rows"].items():
+                print(f"    {value}：" + "、".join(f"{band} {n}" for band, n in cells.items()))
 
 
 def cmd_survey(args: argparse.Namespace) -> int:
@@ -84,7 +98,11 @@ def cmd_survey(args: argparse.Namespace) -> int:
         answers = read_data_file(args.data)
         if not isinstance(answers, dict):
             raise FormError(f"{args.data}：回答文件须是「题号: 回答」的映射", [(args.data, "须是映射")])
-        given = [Answered(args.respondent, args.answered_on, {str(k): v for k, v in answers.items()}, args.data)]
+        facts = dict(a.split("=", 1) if "=" in a else (a, "") for a in args.attribute)
+        if bad := [a for a in args.attribute if "=" not in a]:
+            raise FormError(f"--attribute 须写成 KEY=值：{bad[0]}", [("--attribute", "须写成 KEY=值")])
+        answers = {str(k): v for k, v in answers.items()}
+        given = [Answered(args.respondent, args.answered_on, answers, args.data, args.group, facts)]
     else:
         headers, rows = sheet_rows(args.file)
         given = sheet_answers(args.project, args.survey, headers, rows, args.answered_on)

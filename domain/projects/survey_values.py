@@ -15,7 +15,7 @@ from swflow.db.tables import FormSubmission, Project
 from swflow.forms_spec.cross_checks import Computed
 from swflow.forms_spec.instrument import Instrument
 from swflow.forms_spec.responses import Response
-from swflow.forms_spec.survey_form import survey_form_id
+from swflow.forms_spec.survey_form import field_name, survey_form_id
 from swflow.forms_spec.survey_values import UNITS, indicator_value, scorecard_score, statistic_words
 
 __all__ = ["computed_values", "pinned_survey", "project_surveys", "recorded_responses"]
@@ -46,7 +46,9 @@ def recorded_responses(session: Session, project_id: str, survey_key: str, instr
             s.key: {"value": sub.data.get(f"score__{s.key}"), "band": sub.data.get(f"band__{s.key}"), "answered": 0}
             for s in instrument.scores
         }
-        found.append(Response(sub.id, str(sub.data["respondent"]), sub.data, scores))
+        answers = {key: sub.data[field_name(key)] for key in instrument.answer_items if field_name(key) in sub.data}
+        attributes = {k[len("attr__") :]: str(v) for k, v in sub.data.items() if k.startswith("attr__")}
+        found.append(Response(sub.id, str(sub.data["respondent"]), answers, scores, sub.data.get("group"), attributes))
     return found
 
 

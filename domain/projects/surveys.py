@@ -10,7 +10,7 @@ event each, so `archive verify`, the dossier and the export treat them as any ot
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -26,9 +26,11 @@ from swflow.db.tables import Project, ProjectMember, Stage, WorkItem
 from swflow.domain.people.records import get_person
 from swflow.domain.projects.rules import ProjectStatus, StageStatus
 from swflow.domain.projects.stages import find_stage, lock_project
+from swflow.domain.projects.survey_respondents import baseline_groups, extra_columns, respondent_facts
 from swflow.domain.projects.survey_values import computed_values, pinned_survey, project_surveys, recorded_responses
 from swflow.domain.projects.work import record_submission
-from swflow.forms_spec.change import paired_change
+from swflow.forms_spec.breakdowns import crosstabs, group_summaries, item_distributions
+from swflow.forms_spec.change import group_difference, paired_change
 from swflow.forms_spec.instrument import Instrument
 from swflow.forms_spec.responses import sheet_columns, summarise
 from swflow.forms_spec.scoring import SCORING_VERSION, check_answers, score_answers
@@ -48,6 +50,8 @@ class Answered:
     answered_on: Any
     answers: dict[str, Any]
     where: str  # 「第 3 行」 or the file: how a problem names it
+    group: Any = None
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 def survey_period(survey: dict[str, Any], stage: Stage | None) -> tuple[date, date] | None:
@@ -101,6 +105,7 @@ def _checked(
     seen: dict[str, str] = {}
     problems: list[Problem] = []
     kept: list[tuple[Answered, str, dict[str, Any]]] = []
+    grouped = baseline_groups(session, project.id, _baseline_key(project_surveys(project), survey))
     for one in given:
         code = one.respondent.strip()
         head = f"{one.where}（{code[:20]}）" if code else one.where
@@ -116,10 +121,12 @@ def _checked(
         day, wrong_day = _day(one.answered_on, launched, today, period)
         if wrong_day:
             problems.append((head, wrong_day))
+        group, attributes, unfit = respondent_facts(survey, code, one.group, one.attributes, grouped)
         answers, wrong = check_answers(instrument, one.answers)
-        problems += [(f"{head} › {where}", rule) for where, rule in wrong]
-        if day and not wrong:
-            kept.append((one, day, response_data(code, day, answers, score_answers(instrument, answers))))
+        problems += [(f"{head} › {where}", rule) for where, rule in [*unfit, *wrong]]
+        if day and not wrong and not unfit:
+            scores = score_answers(instrument, answers)
+            kept.append((one, day, response_data(code, day, answers, scores, group, attributes)))
     if problems:
         lines = "\n".join(f"  - {where}：{rule}" for where, rule in problems[:200])
         more = f"\n  ……另有 {len(problems) - 200} 处" if len(problems) > 200 else ""
@@ -143,10 +150,13 @@ def sheet_answers(
         project = session.get(Project, project_id)
         if project is None:
             raise NotFoundError(f"没有项目 {project_id}")
-        _, _, instrument = pinned_survey(project, survey_key)
+        _, survey, instrument = pinned_survey(project, survey_key)
     names = ["" if h is None else str(h).strip() for h in headers]
     day = next((i for i, n in enumerate(names) if n in DATE_COLUMNS), None)
-    who, columns, problems = sheet_columns(instrument, headers, DATE_COLUMNS)
+    group, attributes, taken = extra_columns(survey, names)
+    who, columns, problems = sheet_columns(instrument, headers, (*DATE_COLUMNS, *taken))
+    if survey.get("groups") and group is None:
+        problems.append(("第 1 行", f"缺少“组别”列（group）：本问卷分{'、'.join(survey['groups'])}"))
     if day is None and answered_on is None:
         problems.append(("第 1 行", "没有“填写日期”列（answered_on）：请加这一列，或用 --answered-on 给出"))
     if problems or who is None:
@@ -159,7 +169,9 @@ def sheet_answers(
         cell = {i: cells[i] for i in range(len(cells)) if not _blank(cells[i])}
         when = cell.get(day) if day is not None and day in cell else answered_on
         answers = {key: cell[i] for i, key in columns.items() if i in cell}
-        found.append(Answered(str(cell.get(who, "")), when, answers, f"第 {offset + 2} 行"))
+        facts = {key: cell[i] for key, i in attributes.items() if i in cell}
+        in_group = cell.get(group) if group is not None else None
+        found.append(Answered(str(cell.get(who, "")), when, answers, f"第 {offset + 2} 行", in_group, facts))
     return found
 
 
@@ -204,7 +216,8 @@ def _baseline_key(surveys: list[dict[str, Any]], survey: dict[str, Any]) -> str 
     if survey.get("compare_with"):
         return str(survey["compare_with"])
     before = surveys[: surveys.index(survey)]
-    return next((s["key"] for s in before if s["wave"] == "baseline" and s["instrument"] == survey["instrument"]), None)
+    found = (s["key"] for s in reversed(before) if s["wave"] == "baseline" and s["instrument"] == survey["instrument"])
+    return next(found, None)  # the last baseline of its instrument, as `Template._baseline_of`
 
 
 def survey_report(project_id: str) -> list[dict[str, Any]]:
@@ -232,11 +245,22 @@ def survey_report(project_id: str) -> list[dict[str, Any]]:
                 "period": None if period is None else {"from": period[0].isoformat(), "to": period[1].isoformat()},
                 "expected": survey["expected"], "responses": len(responses), "scores": summarise(instrument, responses),
                 "indicators": [asdict(c) for c in computed if c.survey == survey["key"]],
+                "distributions": item_distributions(instrument, responses),
             }  # fmt: skip
+            groups = list(survey.get("groups", []))
+            if groups:
+                entry["groups"] = group_summaries(instrument, responses, groups)
+            if survey.get("attributes"):
+                entry["crosstabs"] = crosstabs(instrument, responses, survey["attributes"])
             if survey["wave"] == "post" and (base := _baseline_key(surveys, survey)):
                 entry["compared_with"] = base
                 entry["change"] = [
                     paired_change(instrument, s.key, waves.get(base, []), responses) for s in instrument.scores
                 ]
+                if groups:
+                    entry["group_change"] = [
+                        group_difference(instrument, s.key, waves.get(base, []), responses, groups)
+                        for s in instrument.scores
+                    ]
             report.append(entry)
     return report
