@@ -1,4 +1,4 @@
-"""`swflow demo`: the whole lifecycle of a sample elderly-care project, scripted."""
+"""`swflow demo`: the whole lifecycle of a sample elderly-care-brief project, scripted."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def _deployment_ready() -> bool:
 NAMES = {"zhou.pm": "周主管", "li.supervisor": "李督导", "wang.worker": "王社工", "chen.director": "陈主任"}
 
 
-def run_demo(keep: bool = False, template_id: str = "elderly-care") -> int:
+def run_demo(keep: bool = False, template_id: str = "elderly-care-brief") -> int:
     home = _prepare_home()
     started = time.monotonic()
     with Receiver() as receiver:

@@ -25,7 +25,7 @@ def served_home(receiver: Receiver, label: str) -> Home:
     return home
 
 
-def launch(template: str = "elderly-care", name: str = "基准项目") -> str:
+def launch(template: str = "elderly-care-brief", name: str = "基准项目") -> str:
     from swflow import domain
     from swflow.config.clock import system_clock
     from swflow.flows.launching import launch_project

@@ -32,7 +32,7 @@ def main(events: int) -> None:
     )
     plan = domain.prepare_launch(
         domain.LaunchRequest(
-            template_id="elderly-care",
+            template_id="elderly-care-brief",
             name="大档案",
             community="c",
             manager_id="zhou.pm",

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 
 def build(n_items: int, due_share: float = 0.01) -> datetime:
-    """One elderly-care project per 100 items; items spread over the year, `due_share` due now."""
+    """One elderly-care-brief project per 100 items; items spread over the year, `due_share` due now."""
     from sqlalchemy import insert, select, update
 
     from swflow import db, domain
@@ -52,7 +52,12 @@ def build(n_items: int, due_share: float = 0.01) -> datetime:
     ).people
     domain.import_people(people, "bench", now)
     request = domain.LaunchRequest(
-        template_id="elderly-care", name="基准", community="c", manager_id="m", supervisor_id="s", worker_ids=["w"]
+        template_id="elderly-care-brief",
+        name="基准",
+        community="c",
+        manager_id="m",
+        supervisor_id="s",
+        worker_ids=["w"],
     )
     projects = max(1, n_items // 100)
     for index in range(projects):

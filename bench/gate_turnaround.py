@@ -20,7 +20,7 @@ WORKER, SUPERVISOR, MANAGER = "wang.worker", "li.supervisor", "zhou.pm"
 
 def launch(home: Home, name: str) -> str:
     argv = ["--community", "幸福社区", "--manager", MANAGER, "--supervisor", SUPERVISOR, "--worker", WORKER]
-    return home.cli("launch", "elderly-care", "--name", name, *argv).stdout.strip()
+    return home.cli("launch", "elderly-care-brief", "--name", name, *argv).stdout.strip()
 
 
 def open_forms(home: Home, project: str, stage: str) -> list[str]:

@@ -29,7 +29,7 @@ def _definitions(home: Path) -> None:
     }  # fmt: skip
     (home / "definitions" / "instruments").mkdir(parents=True)
     (home / "definitions" / "instruments" / "bench-30.yaml").write_text(yaml.safe_dump(instrument), encoding="utf-8")
-    shipped = Path(__file__).resolve().parents[1] / "config" / "templates" / "elderly-care.yaml"
+    shipped = Path(__file__).resolve().parents[1] / "config" / "templates" / "elderly-care-brief.yaml"
     template = yaml.safe_load(shipped.read_text(encoding="utf-8")) | {"id": "bench-surveyed", "version": 1}
     template["stages"][0]["surveys"] = [
         {"key": "pre", "title": "前测", "instrument": "bench-30", "wave": "baseline", "expected": 5000},

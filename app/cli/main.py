@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add(sub, "demo", "脚本化演示一个样例项目的完整生命周期")
     p.add_argument("--keep", action="store_true", help="结束后保留运行中的服务（不停止）")
-    p.add_argument("--template", default="elderly-care", help="使用的模板（默认 elderly-care）")
+    p.add_argument("--template", default="elderly-care-brief", help="使用的模板（默认 elderly-care-brief）")
     registry_cli.add_parsers(sub)
     return parser
 

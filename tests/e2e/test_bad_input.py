@@ -106,7 +106,9 @@ def _bad_files(root: Path, project: dict[str, Any]) -> dict[str, list[str]]:
         put("archive-shape.json", json.dumps({**project, "events": {"a": 1}, "people": [1]})),
         put("archive-rows.json", json.dumps({**project, "stages": [{"id": "x", "started_at": "garbage"}]})),
         put("supervision.yaml", "supervisees: [wang.worker]\nheld_on: 2026-02-30\nmode: 1\ntopics: {}\n"),
-        put("template.yaml", (Path(__file__).parents[2] / "config/templates/elderly-care.yaml").read_text("utf-8")),
+        put(
+            "template.yaml", (Path(__file__).parents[2] / "config/templates/elderly-care-brief.yaml").read_text("utf-8")
+        ),
     ]
     (d / "a-dir").mkdir()
     (d / "secret.txt").write_text("root:x:0:0", encoding="utf-8")  # never a real system file: tests run as root
@@ -172,7 +174,7 @@ def _launch() -> str:
 
     now = datetime.fromisoformat(NOW).replace(tzinfo=SHANGHAI)
     request = domain.LaunchRequest(
-        template_id="elderly-care",
+        template_id="elderly-care-brief",
         name="幸福社区独居老人关爱",
         community="幸福社区",
         manager_id="zhou.pm",
@@ -230,7 +232,7 @@ def _value(dest: str, rng: random.Random, stage: Stage, choices: Any) -> str:
         "by": ["wang.worker", "li.supervisor", "zhou.pm", "chen.director", "qian.worker", "nobody"],
         "form": ["needs-assessment", "service-plan", "incident-report", "no-such-form"],
         "stage": ["assessment", "planning", "nowhere"],
-        "template": ["elderly-care", "community-participation", "nope"],
+        "template": ["elderly-care-brief", "community-participation", "nope"],
         "now": [NOW, "2030-01-01", "garbage", "2026-13-01T00:00"],
         "date": ["2026-03-02", "2026-02-30", "yesterday"],
         "file": stage.files["file"],

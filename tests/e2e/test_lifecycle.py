@@ -19,7 +19,7 @@ WORKER, SUPERVISOR, MANAGER = "wang.worker", "li.supervisor", "zhou.pm"
 def launch(home: Home, name: str = "邻里守望") -> str:
     out = home.cli(
         "launch",
-        "elderly-care",
+        "elderly-care-brief",
         "--name",
         name,
         "--community",
@@ -138,7 +138,7 @@ def test_commands_say_how_to_start_the_server_when_it_is_not_running(fresh_home:
     home = fresh_home
     result = home.cli(
         "launch",
-        "elderly-care",
+        "elderly-care-brief",
         "--name",
         "x",
         "--community",

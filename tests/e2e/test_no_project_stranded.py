@@ -216,7 +216,7 @@ def test_twenty_launches_at_once_all_get_their_run(served: Home) -> None:
 
     from tests.e2e.test_lifecycle import WORKER
 
-    argv = ["launch", "elderly-care", "--community", "幸福社区", "--manager", MANAGER, "--supervisor", SUPERVISOR]
+    argv = ["launch", "elderly-care-brief", "--community", "幸福社区", "--manager", MANAGER, "--supervisor", SUPERVISOR]
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "swflow.app.cli", *argv, "--name", f"并发启动{n}", "--worker", WORKER],

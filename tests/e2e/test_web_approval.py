@@ -97,7 +97,7 @@ def test_supervisor_approves_from_the_email_link_and_planning_opens_for_the_work
     home.start_serve()
     wait_for("the web app", lambda: _web_up(home))
     project = home.cli(
-        "launch", "elderly-care", "--name", "邮件审核", "--community", "幸福社区",
+        "launch", "elderly-care-brief", "--name", "邮件审核", "--community", "幸福社区",
         "--manager", MANAGER, "--supervisor", SUPERVISOR, "--worker", WORKER,
     ).stdout.strip()  # fmt: skip
     wait_for("assessment open", lambda: _open_forms(home, project, "assessment"))

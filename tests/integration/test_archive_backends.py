@@ -73,7 +73,7 @@ def _project_awaiting_decision() -> str:
     domain.import_people(_people(), "test", NOW)
     plan = domain.prepare_launch(
         domain.LaunchRequest(
-            template_id="elderly-care",
+            template_id="elderly-care-brief",
             name="后端测试",
             community="幸福社区",
             manager_id="zhou.pm",

@@ -215,7 +215,7 @@ def _wang_told(receiver: Receiver, channels: list[str]) -> str:
     wang.notify = channels
     domain.import_people(people, actor="test", now=NOW)
     request = domain.LaunchRequest(
-        template_id="elderly-care",
+        template_id="elderly-care-brief",
         name="幸福社区独居老人关爱",
         community="幸福社区",
         manager_id="zhou.pm",

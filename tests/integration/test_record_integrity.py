@@ -61,7 +61,7 @@ def _candidates(session: Session, table: str, column: str, rows: list[Any]) -> l
 
 def _launch(name: str, workers: list[str], supervisor: str = "li.supervisor") -> str:
     request = domain.LaunchRequest(
-        template_id="elderly-care",
+        template_id="elderly-care-brief",
         name=name,
         community="幸福社区",
         manager_id="zhou.pm",

@@ -100,12 +100,12 @@ def people(archive_home: Path) -> list[domain.PersonRecord]:
 
 @pytest.fixture
 def launch(people: list[domain.PersonRecord]) -> Callable[..., str]:
-    """Launch an elderly-care project through the archive acts, with a fake flow run id."""
+    """Launch an elderly-care-brief project through the archive acts, with a fake flow run id."""
 
     def _launch(**changes: Any) -> str:
         request = domain.LaunchRequest.model_validate(
             {
-                "template_id": "elderly-care",
+                "template_id": "elderly-care-brief",
                 "name": "幸福社区独居老人关爱",
                 "community": "幸福社区",
                 "manager_id": MANAGER,

@@ -38,8 +38,8 @@ def _definitions(home: Path, kind: str) -> Path:
 
 
 def _agency_template(home: Path, capsys: pytest.CaptureFixture[str], **evaluation: Any) -> Path:
-    """`templates new --from elderly-care --id our-elderly`, its evaluation stage given the funder's sheet."""
-    assert main(["templates", "new", "--from", "elderly-care", "--id", "our-elderly"]) == 0
+    """`templates new --from elderly-care-brief --id our-elderly`, its evaluation stage given the funder's sheet."""
+    assert main(["templates", "new", "--from", "elderly-care-brief", "--id", "our-elderly"]) == 0
     path = home / "definitions" / "templates" / "our-elderly.yaml"
     assert str(path) in capsys.readouterr().out
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -107,15 +107,15 @@ def test_a_template_naming_an_unknown_escalation_policy_is_refused(
 def test_a_higher_version_of_a_shipped_template_wins_for_new_projects_only(
     archive_home: Path, people: Any, launch: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    running = launch()  # elderly-care v1, pinned at launch
-    assert main(["templates", "new", "--from", "elderly-care"]) == 0
-    path = archive_home / "definitions" / "templates" / "elderly-care.yaml"
+    running = launch()  # elderly-care-brief v1, pinned at launch
+    assert main(["templates", "new", "--from", "elderly-care-brief"]) == 0
+    path = archive_home / "definitions" / "templates" / "elderly-care-brief.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert data["version"] == get_template("elderly-care").version == 2
+    assert data["version"] == get_template("elderly-care-brief").version == 2
     data["stages"][0]["duration_days"] = 3
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    newer = _launch("elderly-care")
+    newer = _launch("elderly-care-brief")
     assert domain.project_status(newer)["template"]["version"] == 2
     assert domain.project_status(running)["template"]["version"] == 1
 
@@ -134,10 +134,10 @@ def test_an_agency_file_that_does_not_raise_the_version_is_refused_naming_it(
 def test_templates_new_refuses_to_overwrite_or_take_a_taken_id(
     archive_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["templates", "new", "--from", "elderly-care", "--id", "disability"]) == 3
+    assert main(["templates", "new", "--from", "elderly-care-brief", "--id", "disability"]) == 3
     assert "已有模板 disability" in capsys.readouterr().err
-    assert main(["templates", "new", "--from", "elderly-care", "--id", "ours"]) == 0
-    assert main(["templates", "new", "--from", "elderly-care", "--id", "ours"]) == 3  # now it is taken
+    assert main(["templates", "new", "--from", "elderly-care-brief", "--id", "ours"]) == 0
+    assert main(["templates", "new", "--from", "elderly-care-brief", "--id", "ours"]) == 3  # now it is taken
     assert "已有模板 ours" in capsys.readouterr().err
     assert sorted(p.name for p in (archive_home / "definitions" / "templates").iterdir()) == ["ours.yaml"]
 

@@ -40,7 +40,7 @@ def test_launch_pins_the_team_and_leaves_every_stage_pending(project_id: str) ->
     status = domain.project_status(project_id)
 
     assert status["status"] == "running"
-    assert status["template"] == {"id": "elderly-care", "version": 1}
+    assert status["template"] == {"id": "elderly-care-brief", "version": 1}
     assert {(m["person"], m["role"]) for m in status["team"]} == {
         (MANAGER, "manager"),
         (SUPERVISOR, "supervisor"),

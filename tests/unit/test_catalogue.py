@@ -12,13 +12,16 @@ from hypothesis import strategies as st
 from swflow.app.samples import form_samples
 from swflow.config.errors import DefinitionError, FormError
 from swflow.config.scorecards import get_scorecard, weighted_score
-from swflow.config.templates import list_templates, load_template
+from swflow.config.templates import get_template, list_templates, load_template
+from swflow.domain.projects.surveys import Answered, record_responses, survey_report
 from swflow.forms_spec import check_template_forms, get_form, list_forms, mask_sensitive, validate_submission
+from swflow.forms_spec.instrument import Instrument, get_instrument
 
 AREAS = {
     "5.1": {
         "social-assistance",
         "elderly-care",
+        "elderly-care-brief",
         "children-youth",
         "rural-women",
         "disability",
@@ -171,14 +174,18 @@ def test_every_template_runs_from_launch_to_closure(template_id: str, people: An
     )
     domain.record_launch(plan, FLOW_RUN_ID, NOW)
     project, samples = plan.project_id, form_samples()
+    template = get_template(template_id)
     for stage in [s["key"] for s in domain.project_status(project)["stages"]]:
         domain.open_stage(project, stage, NOW)
+        for survey in template.stage(stage).surveys:
+            answers = _plain_answers(get_instrument(survey.instrument))
+            given = [Answered(f"R{n}", NOW.date(), answers, "样例") for n in range(3)]
+            assert record_responses(project, survey.key, WORKER, given, NOW) == 3
         current = next(s for s in domain.project_status(project)["stages"] if s["key"] == stage)
         assert current["work_items"], f"{template_id}/{stage} opened no work"
         for item in current["work_items"]:
-            domain.submit_form(
-                project, item["form"], item["assignee"], samples[item["form"]], NOW, item["activity"] or None
-            )
+            data = samples[item["form"]] | _computed_fields(project, item["form"])
+            domain.submit_form(project, item["form"], item["assignee"], data, NOW, item["activity"] or None)
         decided = None
         while (current := next(s for s in domain.project_status(project)["stages"] if s["key"] == stage))[
             "status"
@@ -189,3 +196,33 @@ def test_every_template_runs_from_launch_to_closure(template_id: str, people: An
     assert domain.close_project(project, NOW) == "completed"
     with db.read_session() as session:
         assert db.verify_stream(session, db.project_stream(project)) is None
+
+
+def _plain_answers(instrument: Instrument) -> dict[str, Any]:
+    """An answer to every shown required item: a scale's highest point, yes, the first option, a number."""
+    answers: dict[str, Any] = {}
+    for key, (item, _) in instrument.answer_items.items():
+        if not item.required or item.show_if is not None:
+            continue
+        if item.scale:
+            answers[key] = instrument.scales[item.scale].high
+        elif item.kind == "yes_no":
+            answers[key] = True
+        elif item.kind in ("choice", "multichoice"):
+            first = next(k for k in (item.options or {}) if k != item.other)
+            answers[key] = first if item.kind == "choice" else [first]
+        elif item.kind == "number":
+            answers[key] = item.min or 0
+        else:
+            answers[key] = "无"
+    return answers
+
+
+def _computed_fields(project: str, form_id: str) -> dict[str, Any]:
+    """The values the project's surveys compute for the number fields of this form (as a worker types them)."""
+    found = {}
+    for survey in survey_report(project):
+        for computed in survey["indicators"]:
+            if (computed.get("field") or "").startswith(f"{form_id}."):
+                found[computed["field"].split(".", 1)[1]] = computed["value"]
+    return found

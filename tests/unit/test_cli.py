@@ -53,7 +53,7 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 def test_launch_without_a_worker_is_a_usage_error() -> None:
     argv = [
         "launch",
-        "elderly-care",
+        "elderly-care-brief",
         "--name",
         "关爱",
         "--community",
@@ -72,7 +72,7 @@ def test_templates_list_shows_every_shipped_template(capsys: pytest.CaptureFixtu
     rows = json.loads(capsys.readouterr().out)
     shipped = Path(__file__).resolve().parents[2] / "config" / "templates"
     assert sorted(r["id"] for r in rows) == sorted(p.stem for p in shipped.glob("*.yaml"))
-    elderly = next(r for r in rows if r["id"] == "elderly-care")
+    elderly = next(r for r in rows if r["id"] == "elderly-care-brief")
     assert elderly["stages"] == ["assessment", "planning", "execution", "evaluation"]
 
 
@@ -105,7 +105,7 @@ def test_unknown_form_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_template_naming_a_missing_form_fails_validation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shipped = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+    shipped = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
     raw = yaml.safe_load(shipped.read_text(encoding="utf-8"))
     raw["stages"][1]["forms"] = ["service-plan", "budget-sheet"]
     path = tmp_path / "elderly-care-v2.yaml"
@@ -119,7 +119,7 @@ def test_template_naming_a_missing_form_fails_validation(tmp_path: Path, capsys:
 
 
 def test_shipped_template_passes_validation(capsys: pytest.CaptureFixture[str]) -> None:
-    shipped = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+    shipped = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
     assert main(["templates", "validate", str(shipped)]) == 0
     assert "有效" in capsys.readouterr().out
 

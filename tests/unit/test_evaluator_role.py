@@ -31,7 +31,7 @@ from ._support import DIRECTOR, FLOW_RUN_ID, MANAGER, NOW, SECOND_WORKER, SUPERV
 
 EVALUATOR = "liu.evaluator"  # a funder's person: the evaluator role only, no certificate
 TEMPLATE = "our-evaluated"
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def evaluator(people: list[domain.PersonRecord]) -> str:
 
 
 def _template(home: Path, stage: dict[str, Any] | None = None, **top: Any) -> Path:
-    """elderly-care as an agency template whose evaluation stage has the scorecard filled by the evaluator."""
+    """elderly-care-brief as an agency template whose evaluation stage has the scorecard filled by the evaluator."""
     data = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
     data |= {"id": TEMPLATE, "version": 1, **top}
     evaluation = {"forms": ["outcome-evaluation", "scorecard"], "evaluator_forms": ["scorecard"], **(stage or {})}
@@ -107,7 +107,7 @@ def test_launch_without_an_evaluator_is_refused_naming_the_forms_and_the_option(
     with pytest.raises(RefusedError, match=r"--evaluator.*阶段 evaluation：scorecard"):
         _launch(None)
     with pytest.raises(RefusedError, match=r"--evaluator.*没有由评估方填写的表单"):
-        _launch(EVALUATOR, template_id="elderly-care")  # nothing for an evaluator to fill
+        _launch(EVALUATOR, template_id="elderly-care-brief")  # nothing for an evaluator to fill
     assert domain.list_projects() == []
 
 

@@ -20,7 +20,7 @@ from swflow.domain.projects import launch
 
 from ._support import DIRECTOR, NOW, SUPERVISOR, WORKER
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
 OTHER_SUPERVISOR = "sun.supervisor"  # a qualified supervisor who is not on the team
 
 

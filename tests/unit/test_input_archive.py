@@ -194,7 +194,7 @@ def test_now_that_is_not_a_time_names_the_option_and_the_format(
 def test_a_launch_name_over_200_characters_names_the_field_in_chinese(
     people: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["launch", "elderly-care", "--name", "关" * 201, "--community", "幸福社区"]
+    argv = ["launch", "elderly-care-brief", "--name", "关" * 201, "--community", "幸福社区"]
     code = main([*argv, "--manager", MANAGER, "--supervisor", SUPERVISOR, "--worker", WORKER])
     err = capsys.readouterr().err
     assert code == 2

@@ -171,7 +171,7 @@ def test_a_launch_refused_on_a_full_disk_asks_the_server_for_no_run(
 ) -> None:
     """The project is recorded before its run is created: when the archive cannot take it, no run
     is made that would have no project (issue 21)."""
-    argv = ["launch", "elderly-care", "--name", "满盘", "--community", "幸福社区", "--manager", "zhou.pm",
+    argv = ["launch", "elderly-care-brief", "--name", "满盘", "--community", "幸福社区", "--manager", "zhou.pm",
             "--supervisor", "li.supervisor", "--worker", "wang.worker"]  # fmt: skip
     before = rows()
     with _prefect_api_that_records(monkeypatch) as seen:

@@ -104,8 +104,8 @@ def test_an_urban_community_needs_a_qualified_worker_and_a_rural_one_should_have
 def test_a_template_can_ask_for_more_frequent_supervision() -> None:
     rule = quality_settings().supervision
     assert rule.every_days_for([]) == rule.every_days == 30
-    assert rule.every_days_for(["elderly-care"]) == 30
-    assert rule.every_days_for(["elderly-care", "domestic-violence"]) == 14
+    assert rule.every_days_for(["elderly-care-brief"]) == 30
+    assert rule.every_days_for(["elderly-care-brief", "domestic-violence"]) == 14
 
 
 def test_an_agency_copy_in_swflow_home_replaces_the_shipped_settings(archive_home: Path) -> None:

@@ -103,7 +103,10 @@ def test_a_baseline_reference_that_names_no_table_is_refused_by_templates_valida
     folder = archive_home / "definitions" / "forms"
     folder.mkdir(parents=True)
     (folder / "outcome-evaluation.yaml").write_text(yaml.safe_dump(mine, allow_unicode=True), encoding="utf-8")
-    assert main(["templates", "validate", str(Path(__file__).parents[2] / "config/templates/elderly-care.yaml")]) == 2
+    assert (
+        main(["templates", "validate", str(Path(__file__).parents[2] / "config/templates/elderly-care-brief.yaml")])
+        == 2
+    )
     assert "表单 outcome-evaluation 的 rules.1.baseline: 没有表单 needs-assesment" in capsys.readouterr().err
 
 

@@ -23,7 +23,7 @@ from ._support import FLOW_RUN_ID, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORK
 from .test_survey_change import _t_p_value
 from .test_survey_indicators import sheet
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
 DAY = NOW.date().isoformat()
 GROUPS = ["干预组", "对照组"]
 ATTRIBUTES = [{"key": "sex", "title": "性别", "options": ["男", "女"]}, {"key": "community", "title": "社区"}]

@@ -21,7 +21,7 @@ from swflow.config.errors import FormError
 
 from ._support import FLOW_RUN_ID, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
 DAY = NOW.date().isoformat()
 LONELY = [
     {"name": "孤独感平均分", "statistic": "mean", "score": "total"},
@@ -43,7 +43,7 @@ AT = "stages.3.surveys.1.indicators.0"
 
 
 def measured_template(home: Path, **changes: Any) -> Path:
-    """elderly-care with a baseline-measures form and an ucla-3 survey at assessment, the evaluation
+    """elderly-care-brief with a baseline-measures form and an ucla-3 survey at assessment, the evaluation
     results and the scorecard at evaluation with an ucla-3 post-test and a satisfaction survey."""
     data = yaml.safe_load(SHIPPED.read_text(encoding="utf-8")) | {"id": "our-measured", "version": 1}
     assessment, *_, evaluation = data["stages"]

@@ -23,7 +23,7 @@ from swflow.forms_spec.instrument import get_instrument
 
 from ._support import FLOW_RUN_ID, MANAGER, NOW, SECOND_WORKER, SUPERVISOR, WORKER, pass_up_to_evaluation
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
 DAY = NOW.date().isoformat()
 PRE = {"key": "loneliness-pre", "title": "孤独感前测", "instrument": "ucla-3", "wave": "baseline", "expected": 200}
 POST = {"key": "loneliness-post", "title": "孤独感后测", "instrument": "ucla-3", "wave": "post", "expected": 180}

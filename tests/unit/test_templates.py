@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from swflow.config.errors import DefinitionError, NotFoundError
 from swflow.config.templates import Template, get_template, list_templates, load_template
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
 
 
 def _shipped() -> dict[str, Any]:
@@ -28,7 +28,7 @@ def _write(tmp_path: Path, raw: Any) -> Path:
 
 
 def test_elderly_care_template_has_the_four_stages_of_the_guide() -> None:
-    template = get_template("elderly-care")
+    template = get_template("elderly-care-brief")
 
     assert template.clause == "5.1"
     assert [(s.key, s.clause, s.phase, s.duration_days) for s in template.stages] == [
@@ -47,12 +47,12 @@ def test_every_shipped_template_file_is_listed() -> None:
 
 
 def test_template_survives_a_save_and_load_round_trip() -> None:
-    template = get_template("elderly-care")
+    template = get_template("elderly-care-brief")
     assert Template.model_validate(template.model_dump(mode="json")) == template
 
 
 def test_loaded_template_cannot_be_changed() -> None:
-    template = get_template("elderly-care")
+    template = get_template("elderly-care-brief")
     with pytest.raises(ValidationError):
         template.stages[0].duration_days = 99  # type: ignore[misc]
 
@@ -212,7 +212,7 @@ def test_template_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
 
 def test_template_file_with_broken_yaml_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
-    path.write_text("id: [elderly-care\n", encoding="utf-8")
+    path.write_text("id: [elderly-care-brief\n", encoding="utf-8")
 
     with pytest.raises(DefinitionError, match="不是有效的 YAML") as caught:
         load_template(path)
@@ -227,10 +227,10 @@ def test_missing_template_file_is_a_definition_error(tmp_path: Path) -> None:
 def test_unknown_template_id_lists_the_known_ones() -> None:
     with pytest.raises(NotFoundError, match="nope") as caught:
         get_template("nope")
-    assert "elderly-care" in str(caught.value)
+    assert "elderly-care-brief" in str(caught.value)
 
 
 def test_unknown_stage_of_a_template_lists_its_stages() -> None:
     with pytest.raises(NotFoundError) as caught:
-        get_template("elderly-care").stage("closing")
+        get_template("elderly-care-brief").stage("closing")
     assert "assessment, planning, execution, evaluation" in str(caught.value)

@@ -78,7 +78,7 @@ def submit(page: Any) -> None:
 
 @pytest.fixture
 def assessment_open(project_id: str, give_password: Callable[[str], str]) -> int:
-    """The elderly-care project's needs assessment waits for wang.worker, who has a password."""
+    """The elderly-care-brief project's needs assessment waits for wang.worker, who has a password."""
     give_password(WORKER)
     domain.open_stage(project_id, "assessment", NOW)
     return task_of(WORKER, "needs-assessment")
@@ -119,7 +119,7 @@ def test_worker_fixes_wrong_field_and_submits_on_phone(
 @pytest.mark.parametrize(
     ("template", "form_id"),
     [
-        ("elderly-care", "needs-assessment"),
+        ("elderly-care-brief", "needs-assessment"),
         ("community-development", "problem-definition"),
         ("community-development", "baseline-measures"),
     ],

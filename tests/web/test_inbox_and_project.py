@@ -24,7 +24,7 @@ from ..unit._registry import execution_project
 from ..unit._support import NOW, SECOND_WORKER, SUPERVISOR, WORKER
 from .conftest import DESKTOP, PASSWORD, PHONE, sign_in
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates" / "elderly-care-brief.yaml"
 OTHER_SUPERVISOR = "sun.supervisor"  # a supervisor on no team of these tests
 STRANGER = "qian.worker"  # a worker on no team of these tests
 SENSITIVE_VALUE = "赵某某"  # in the sample assessment's key_cases, a sensitive field
