@@ -71,12 +71,16 @@ async def _view(request: Request, me: SignedIn) -> WorkItemView | Response:
 
 
 def _starting_inputs(view: WorkItemView) -> Inputs:
-    """A draft as typed; else this round's submission; else the previous round's values."""
+    """A draft as typed; else this round's submission; else the previous round's values; else an empty
+    form with the values the project's surveys compute."""
     if view.draft is not None:
         return {str(k): [str(v) for v in values] for k, values in view.draft.items()}
     data = view.submitted or view.previous
     form = FormSpec.model_validate(view.form)
-    return from_data(form, data) if data else sheet_rows(form)
+    if data:
+        return from_data(form, data)
+    inputs = sheet_rows(form)  # an empty form: what the surveys compute is filled in
+    return inputs | {f"f.{name}": [f"{value:g}"] for name, value in view.prefill.items()}
 
 
 async def _posted(request: Request, me: SignedIn) -> tuple[WorkItemView, Inputs, Any] | Response:

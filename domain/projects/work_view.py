@@ -20,6 +20,7 @@ from swflow.db.tables import FormSubmission, GateDecision, Person, Project, Proj
 from swflow.db.web_tables import FormDraft
 from swflow.domain.projects.evaluators import evaluator_refusal
 from swflow.domain.projects.rules import ProjectStatus, why_not_submit
+from swflow.domain.projects.survey_values import computed_values
 
 __all__ = ["WorkItemView", "work_item_view", "check_may_fill"]
 
@@ -45,6 +46,27 @@ class WorkItemView(BaseModel):
     draft: dict[str, Any] | None  # what the assignee saved without submitting
     draft_saved_at: datetime | None
     team: list[tuple[str, str]]  # (person id, name) of the project's people, for person fields
+    computed: dict[str, str] = {}  # field or measures table → where its values come from (a survey)
+    prefill: dict[str, float] = {}  # number field → the value its survey computes, for an empty form
+
+
+def _computed(session: Session, project: Project, form: dict[str, Any]) -> tuple[dict[str, str], dict[str, float]]:
+    """What the project's surveys compute for this form: a note per field and measures table, the values."""
+    notes: dict[str, str] = {}
+    values: dict[str, float] = {}
+    fields = {f["name"]: f for f in form["fields"]}
+    for c in computed_values(session, project):
+        value = "尚无回答" if c.value is None else f"{c.value:g} {c.unit}（{c.statistic}，n = {c.n}）"
+        if c.field and c.field.split(".", 1)[0] == form["id"]:
+            name = c.field.split(".", 1)[1]
+            notes[name] = f"由问卷「{c.survey_title}」计算：{value}；提交时须与此一致"
+            if c.value is not None:
+                values[name] = c.value
+        for name, spec in fields.items():
+            if spec.get("type") == "table" and spec.get("measures") == c.role and not c.field:
+                line = f"「{c.name}」由问卷「{c.survey_title}」计算：{value}"
+                notes[name] = f"{notes[name]}；{line}" if name in notes else f"若填写这些指标，须与问卷一致：{line}"
+    return notes, values
 
 
 def check_may_fill(session: Session, item_id: int, person_id: str) -> tuple[WorkItem, Stage, Project]:
@@ -136,6 +158,7 @@ def work_item_view(item_id: int, viewer: str) -> WorkItemView:
         current = _latest(session, [item.id]) if item.status == "submitted" else None
         draft = session.get(FormDraft, (viewer, item.id))
         form = project.forms_snapshot[item.form_id]
+        notes, values = _computed(session, project, form)
         return WorkItemView(
             item_id=item.id,
             project_id=project.id,
@@ -157,4 +180,6 @@ def work_item_view(item_id: int, viewer: str) -> WorkItemView:
             draft=draft.data if draft else None,
             draft_saved_at=draft.saved_at if draft else None,
             team=_team(session, project),
+            computed=notes,
+            prefill=values,
         )
