@@ -1,6 +1,7 @@
 """A project's surveys in the archive: 5,000 respondents of a 30-item instrument recorded at baseline
 and again at post (`record_responses`, all or nothing, one event each), then the project's survey
-report (summaries and the paired change) and `archive verify`, on a SQLite archive.
+report (summaries and the paired change), the indicators the surveys compute, and `archive verify`, on a
+SQLite archive.
 
 Run by hand:  .venv/bin/python bench/survey_archive.py [respondents]
 """
@@ -31,10 +32,16 @@ def _definitions(home: Path) -> None:
     (home / "definitions" / "instruments" / "bench-30.yaml").write_text(yaml.safe_dump(instrument), encoding="utf-8")
     shipped = Path(__file__).resolve().parents[1] / "config" / "templates" / "elderly-care-brief.yaml"
     template = yaml.safe_load(shipped.read_text(encoding="utf-8")) | {"id": "bench-surveyed", "version": 1}
-    template["stages"][0]["surveys"] = [
-        {"key": "pre", "title": "前测", "instrument": "bench-30", "wave": "baseline", "expected": 5000},
-        {"key": "post", "title": "后测", "instrument": "bench-30", "wave": "post", "expected": 5000},
+    indicators = [
+        {"name": "总分均值", "statistic": "mean", "score": "total"},
+        {"name": "总分 ≥ 90 的比例", "statistic": "share_at_least", "score": "total", "cutoff": 90},
     ]
+    template["stages"][0]["surveys"] = [
+        {"key": "pre", "title": "前测", "instrument": "bench-30", "wave": "baseline", "expected": 5000,
+         "indicators": indicators},
+        {"key": "post", "title": "后测", "instrument": "bench-30", "wave": "post", "expected": 5000,
+         "indicators": indicators},
+    ]  # fmt: skip
     (home / "definitions" / "templates").mkdir(parents=True)
     (home / "definitions" / "templates" / "bench.yaml").write_text(yaml.safe_dump(template), encoding="utf-8")
 
@@ -44,6 +51,7 @@ def main(respondents: int) -> None:
     os.environ["SWFLOW_HOME"] = str(home)
     _definitions(home)
     from swflow import db, domain
+    from swflow.archive.reports import indicator_report
     from swflow.archive.verify import verify_archive
     from swflow.config.clock import SHANGHAI
     from swflow.domain.projects.surveys import Answered, record_responses, survey_report
@@ -76,6 +84,11 @@ def main(respondents: int) -> None:
     change = report[1]["change"][0]
     print(f"survey report (2 × {respondents} responses, paired change): {time.perf_counter() - start:.2f} s"
           f" — paired {change['n_paired']}, change {change['mean_change']:+.3f}")  # fmt: skip
+    start = time.perf_counter()
+    rows = indicator_report(plan.project_id)
+    first = f"{rows[0]['indicator']} {rows[0]['baseline']} → {rows[0]['post']}"
+    print(f"indicator report ({len(rows)} indicators computed from 2 × {respondents} responses): "
+          f"{time.perf_counter() - start:.2f} s — {first}")  # fmt: skip
     start = time.perf_counter()
     verdict = verify_archive()
     print(f"archive verify: {time.perf_counter() - start:.2f} s ({'BROKEN' if verdict.broken else 'intact'})")

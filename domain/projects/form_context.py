@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from swflow.config.clock import SHANGHAI
 from swflow.db.tables import FormSubmission, Project
-from swflow.domain.projects.survey_values import computed_values
+from swflow.domain.projects.survey_values import computed_values, project_surveys
 from swflow.forms_spec import Baseline, FormContext, FormSpec
+from swflow.forms_spec.catalogue import SCORECARD_FORM
 
 __all__ = ["form_context"]
 
@@ -26,7 +27,22 @@ def _baseline_tables(forms: list[FormSpec]) -> dict[str, bool]:
     return tables
 
 
-def form_context(session: Session, project: Project, now: datetime) -> FormContext:
+def _reads_surveys(project: Project, form: FormSpec | None) -> bool:
+    """Whether a submission of `form` can meet a computed value (a measures table, a `has_baseline` rule, a
+    number field a survey fills, the scorecard): only then are the survey's responses read."""
+    if form is None:
+        return True
+    if any(f.measures in ("baseline", "post") for f in form.fields) or any(
+        r.kind == "has_baseline" for r in form.rules
+    ):
+        return True
+    targets = {
+        str(i.get("field", "")).split(".", 1)[0] for s in project_surveys(project) for i in s.get("indicators", [])
+    }
+    return form.id in targets or form.id == SCORECARD_FORM
+
+
+def form_context(session: Session, project: Project, now: datetime, form: FormSpec | None = None) -> FormContext:
     forms = [FormSpec.model_validate(spec) for spec in project.forms_snapshot.values()]
     tables = _baseline_tables(forms)
     wanted = {key.split(".", 1)[0] for key in tables}
@@ -55,5 +71,5 @@ def form_context(session: Session, project: Project, now: datetime) -> FormConte
         launched=project.created_at.astimezone(SHANGHAI).date(),
         closed=project.closed_at.astimezone(SHANGHAI).date() if project.closed_at else None,
         baselines=baselines,
-        computed=computed_values(session, project),
+        computed=computed_values(session, project) if _reads_surveys(project, form) else (),
     )

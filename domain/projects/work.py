@@ -196,7 +196,7 @@ def submit_form(
         if reserved := evaluator_refusal(session, project, stage, form_id, person_id, approved):
             raise RefusedError(reserved)  # the evaluator's form (评估方): nobody else's to fill
         form = FormSpec.model_validate(project.forms_snapshot[form_id])
-        context = form_context(session, project, now)
+        context = form_context(session, project, now, form)
         clean = validate_submission(form, data, context)
         _check_people(session, project, form, clean)
         item = _find_item(session, stage, form_id, activity, optional, person_id, now)
