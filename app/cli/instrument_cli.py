@@ -52,38 +52,10 @@ def add_instrument_commands(sub: Sub, add: Add) -> None:
 
 def sheet_rows(path: str) -> tuple[list[Any], list[list[Any]]]:
     """The header and rows of a CSV (UTF-8, or GB18030 as Excel saves it on Chinese Windows) or an XLSX."""
-    import csv
-    import io
-    import zipfile
-
     from swflow.config.limits import read_input_bytes
+    from swflow.forms_spec.sheets import parse_sheet
 
-    raw = read_input_bytes(path, "")
-    if path.lower().endswith((".xlsx", ".xlsm")):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise FormError(f"{path}：不是可读的 XLSX 文件（{type(exc).__name__}）", [(path, "XLSX")]) from exc
-        rows = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-        book.close()
-    else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise FormError(f"{path}：不是 UTF-8 或 GB18030 编码的 CSV", [(path, "CSV 编码")])
-        try:
-            rows = [list(row) for row in csv.reader(io.StringIO(text))]
-        except csv.Error as exc:
-            raise FormError(f"{path}：不是有效的 CSV（{exc}）", [(path, "CSV")]) from exc
-    if not rows:
-        raise FormError(f"{path}：文件是空的（首行应是列名）", [(path, "首行是列名")])
-    return rows[0], rows[1:]
+    return parse_sheet(path, read_input_bytes(path, ""))
 
 
 def _responses(instrument: Any, path: str) -> list[Any]:

@@ -17,7 +17,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swflow.config.errors import SwflowError
 
-from . import auth_routes, gate_routes, grant_routes, inbox_routes, link_routes, project_routes, work_routes
+from . import (
+    auth_routes,
+    gate_routes,
+    grant_routes,
+    inbox_routes,
+    link_routes,
+    project_routes,
+    survey_routes,
+    work_routes,
+)
 from .door import SignInNeeded, signed_in
 from .pages import sentence_page
 
@@ -82,6 +91,7 @@ def create_app() -> Starlette:
         *link_routes.ROUTES,
         *grant_routes.ROUTES,
         *project_routes.ROUTES,
+        *survey_routes.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(

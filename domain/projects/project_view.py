@@ -22,6 +22,7 @@ from swflow.db.tables import GateDecision, OutboxMessage, Person, Project, Proje
 from swflow.domain.people.visibility import may_see_sensitive
 from swflow.domain.projects.gates import deciders, gate_context
 from swflow.domain.projects.rules import StageStatus
+from swflow.domain.projects.survey_values import survey_counts
 from swflow.domain.projects.visibility import why_not_see_project
 
 __all__ = [
@@ -183,6 +184,7 @@ def project_view(project_id: str, viewer_id: str, now: datetime) -> dict[str, An
             "names": names,
             "team": [{"person": m.person_id, "name": names.get(m.person_id), "role": m.role} for m in members],
             "stages": [_stage_row(project, s, waiting, now) for s in stages],
+            "surveys": survey_counts(session, project),
             "current": None if current is None else _current(session, project, current, waiting, now),
             "decisions": [
                 {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from swflow.config.errors import NotFoundError
@@ -18,7 +18,7 @@ from swflow.forms_spec.responses import Response
 from swflow.forms_spec.survey_form import field_name, survey_form_id
 from swflow.forms_spec.survey_values import UNITS, indicator_value, scorecard_score, statistic_words
 
-__all__ = ["computed_values", "pinned_survey", "project_surveys", "recorded_responses"]
+__all__ = ["computed_values", "pinned_survey", "project_surveys", "recorded_responses", "survey_counts"]
 
 
 def project_surveys(project: Project) -> list[dict[str, Any]]:
@@ -82,3 +82,15 @@ def computed_values(session: Session, project: Project) -> tuple[Computed, ...]:
                 )  # fmt: skip
             )
     return tuple(found)
+
+
+def survey_counts(session: Session, project: Project) -> list[dict[str, Any]]:
+    """Each survey of the project with its responses so far (for the project page)."""
+    found = []
+    for survey in project_surveys(project):
+        query = select(func.count()).where(
+            FormSubmission.project_id == project.id, FormSubmission.form_id == survey_form_id(survey["key"])
+        )
+        found.append({"key": survey["key"], "title": survey["title"], "wave": survey["wave"],
+                      "expected": survey["expected"], "responses": int(session.scalar(query) or 0)})  # fmt: skip
+    return found
