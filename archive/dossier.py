@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
 
+from swflow.archive.dossier_surveys import survey_tables, survey_views
 from swflow.archive.dossier_svg import IndicatorBars, StageSpan, indicator_svg, timeline_svg
 from swflow.config.clock import local_text
 from swflow.config.html import html_environment
@@ -22,6 +23,7 @@ from swflow.domain.outbox import STATUS_WORDS
 from swflow.domain.people.rules import ROLE_TITLES
 from swflow.domain.projects.rules import OUTCOME_WORDS
 from swflow.forms_spec import MASK
+from swflow.forms_spec.spec import is_survey_form
 
 __all__ = ["render_dossier", "write_tables_xlsx", "field_text", "local_time"]
 
@@ -134,6 +136,8 @@ def _submission_groups(data: dict[str, Any], names: dict[str, str]) -> list[dict
     forms = data["project"]["forms_snapshot"]
     grouped: dict[tuple[int | None, int], list[dict[str, Any]]] = defaultdict(list)
     for sub in sorted(data["submissions"], key=lambda s: s["id"]):
+        if is_survey_form(sub["form_id"]):  # a survey's responses: its own section and sheet
+            continue
         item = items.get(sub["work_item_id"])
         grouped[(item["stage_id"] if item else None, sub["round"])].append(_submission(sub, item, forms, names))
     titles: dict[int | None, str] = {s["id"]: s["title"] for s in data["stages"]}
@@ -251,6 +255,7 @@ def _context(data: dict[str, Any]) -> dict[str, Any]:
         "indicators": data["indicators"],
         "indicator_svg": _indicators(data),
         "scorecard": data["scorecard"],
+        "surveys": survey_views(data),
         "messages": [
             {
                 "at": local_time(m["created_at"]),
@@ -320,19 +325,23 @@ def _form_sheets(book: Workbook, form: dict[str, Any], subs: list[dict[str, Any]
 
 
 def write_tables_xlsx(data: dict[str, Any], path: Path) -> None:
-    """One sheet per submitted form (a row per submission) and one per table field (a row per table row)."""
+    """One sheet per submitted form (a row per submission), one per table field (a row per table row)
+    and one per survey (a row per respondent: its form's fields, as masked as the submissions are)."""
     book = Workbook()
     book.remove(book.active)
     by_form: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for sub in sorted(data["submissions"], key=lambda s: s["id"]):
-        by_form[sub["form_id"]].append(sub)
-    ctx = {
-        "names": {p["id"]: p["name"] for p in data["people"]},
-        "items": {w["id"]: w for w in data["work_items"]},
-        "used": set(),
-    }
+        if not is_survey_form(sub["form_id"]):  # a survey's responses: its own sheet below
+            by_form[sub["form_id"]].append(sub)
+    names, used = {p["id"]: p["name"] for p in data["people"]}, set[str]()
+    ctx = {"names": names, "items": {w["id"]: w for w in data["work_items"]}, "used": used}
     for form_id, subs in by_form.items():
         _form_sheets(book, data["project"]["forms_snapshot"][form_id], subs, ctx)
-    if not by_form:
+    for title, fields, responses in survey_tables(data):  # a row per respondent, after the forms' own sheets
+        sheet = book.create_sheet(_sheet_title(title, used))
+        _append(sheet, [f["label"] for f in fields])
+        for sub in responses:
+            _append(sheet, [_cell(f, sub["data"].get(f["name"]), names) for f in fields])
+    if not book.sheetnames:
         book.create_sheet("无提交").append(["本项目还没有表单提交"])
     book.save(path)

@@ -1,7 +1,8 @@
 """The project dossier: `data.json` (complete, round-trippable), `index.html` and `tables.xlsx`.
 
 Sensitive form fields are masked unless the viewer named by `--as` may see them (the project's
-team, its supervisor, and directors). Channel addresses (which hold tokens) never leave.
+team, its supervisor, and directors). Channel addresses (which hold tokens) never leave. Each survey's
+summary (`surveys`) holds counts, means and tests, no answer; an export made before it has none.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from swflow.db.tables import (
 )
 from swflow.domain.people.visibility import may_see_sensitive
 from swflow.domain.projects.stages import READ_ONLY_IMPORT
+from swflow.domain.projects.surveys import survey_report
 from swflow.forms_spec import FormSpec, mask_sensitive
 
 __all__ = ["FORMAT", "may_see_sensitive", "project_data", "record_export", "export_project", "import_project"]
@@ -101,6 +103,7 @@ def project_data(project_id: str, viewer: str | None) -> dict[str, Any]:
         data["head"] = {"seq": head.seq, "hash": head.hash} if head else None
     data["indicators"] = indicator_report(project_id)
     data["scorecard"] = scorecard_report(project_id)
+    data["surveys"] = survey_report(project_id)  # aggregates only (no answer): nothing to mask
     return data
 
 

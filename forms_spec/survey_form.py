@@ -53,8 +53,8 @@ def survey_form(
 ) -> FormSpec:
     """The form a survey's responses are recorded as (its version is the instrument's); a survey with
     groups has the respondent's group, one with attributes a field per attribute (`attr__<key>`)."""
-    fields = [
-        FieldSpec(name="respondent", label="受访者", type="text", required=True),
+    fields = [  # a registry number names a person served; in a sensitive survey scores and bands are too
+        FieldSpec(name="respondent", label="受访者", type="text", required=True, sensitive=sensitive),
         FieldSpec(name="answered_on", label="填写日期", type="date", required=True),
     ]
     if groups:
@@ -69,9 +69,13 @@ def survey_form(
         if i.other
     ]
     for score in instrument.scores:
-        fields.append(FieldSpec(name=f"score__{score.key}", label=f"得分：{score.title}", type="number"))
+        fields.append(
+            FieldSpec(name=f"score__{score.key}", label=f"得分：{score.title}", type="number", sensitive=sensitive)
+        )
         if score.bands:
-            fields.append(FieldSpec(name=f"band__{score.key}", label=f"分档：{score.title}", type="text"))
+            fields.append(
+                FieldSpec(name=f"band__{score.key}", label=f"分档：{score.title}", type="text", sensitive=sensitive)
+            )
     return FormSpec(
         id=survey_form_id(key),
         version=instrument.version,

@@ -150,8 +150,8 @@ def test_two_waves_imported_give_the_change_an_independent_computation_gives(
     from openpyxl import load_workbook
 
     book = load_workbook(tmp_path / "dossier" / "tables.xlsx", read_only=True)
-    sheets = [s for s in book.sheetnames if s.startswith("问卷：孤独感后测")]
-    assert sheets and book[sheets[0]].max_row == 181  # a header and a row per response
+    assert book["问卷-loneliness-post"].max_row == 181  # a header and a row per respondent
+    assert not [s for s in book.sheetnames if s.startswith("问卷：")]  # not also as a form's sheet
     assert "孤独感后测" in (tmp_path / "dossier" / "index.html").read_text(encoding="utf-8")
     items = [i for s in domain.project_status(surveyed)["stages"] for i in s["work_items"]]
     assert not [i for i in items if i["form"].startswith("survey-")]  # responses are summarised, not listed
