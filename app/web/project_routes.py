@@ -51,6 +51,28 @@ def _dossier(project_id: str, viewer: str, now: datetime) -> str:
     return page
 
 
+def _dossier_zip(project_id: str, viewer: str, now: datetime) -> bytes:
+    """The whole dossier as `swflow archive export --as viewer` writes it (data.json signed, index.html,
+    tables.xlsx), zipped for a download; recorded as the CLI's export is."""
+    import io
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from swflow.archive.export import DOSSIER_FILES, export_project
+
+    if (refused := why_not_see(project_id, viewer)) is not None:
+        raise RefusedError(refused)
+    with tempfile.TemporaryDirectory(prefix="swflow-dossier-") as folder:
+        out = Path(folder) / "dossier"
+        paths = export_project(project_id, out, viewer, now)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for kind in DOSSIER_FILES:
+                archive.write(paths[kind], f"{project_id}/{paths[kind].name}")
+        return buffer.getvalue()
+
+
 def _not_found(request: Request, project_id: str) -> Response:
     return sentence_page(request, "找不到项目", f"没有项目 {project_id}。", status_code=404)
 
@@ -77,7 +99,20 @@ async def dossier(request: Request) -> Response:
     return HTMLResponse(page, headers=headers)
 
 
+async def dossier_zip(request: Request) -> Response:
+    me = await require(request)
+    project_id = request.path_params["project_id"]
+    try:
+        body = await act(me, _dossier_zip, project_id, me.person_id, system_clock())
+    except NotFoundError:
+        return _not_found(request, project_id)
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", project_id) + "-dossier.zip"
+    headers = {"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body, media_type="application/zip", headers=headers)
+
+
 ROUTES = [
     Route("/projects/{project_id}", project_page, methods=["GET"]),
     Route("/projects/{project_id}/dossier", dossier, methods=["GET"]),
+    Route("/projects/{project_id}/dossier.zip", dossier_zip, methods=["GET"]),
 ]
