@@ -18,7 +18,7 @@ import yaml
 from swflow.app.demo_web import DEMO_PASSWORD, WebVisitor
 from swflow.app.receiver import Receiver
 from swflow.app.samples import form_samples, people_yaml
-from swflow.config.clock import system_clock
+from swflow.config.clock import SHANGHAI, system_clock
 from swflow.config.errors import FormError, SwflowError
 
 __all__ = ["run_demo", "free_port", "wait_until"]
@@ -115,7 +115,7 @@ def run_demo(keep: bool = False, template_id: str = "elderly-care-brief") -> int
                     supervisor_id=SUPERVISOR,
                     worker_ids=[WORKER],
                 ),
-                system_clock().date(),
+                system_clock().astimezone(SHANGHAI).date(),
             )
             launch_project(plan)
             project_id = plan.project_id

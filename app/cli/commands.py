@@ -16,7 +16,7 @@ from swflow.app.cli.quality_commands import QUALITY_COMMANDS
 from swflow.app.cli.record_commands import RECORD_COMMANDS
 from swflow.app.cli.run_commands import RUN_COMMANDS
 from swflow.app.cli.survey_cli import SURVEY_COMMANDS
-from swflow.config.clock import system_clock
+from swflow.config.clock import SHANGHAI, system_clock
 from swflow.config.errors import FormError, StorageError, bad_path, os_error_text
 from swflow.config.settings import get_settings
 from swflow.domain.people.rules import ROLE_TITLES
@@ -254,7 +254,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         worker_ids=args.worker,
         evaluator_id=args.evaluator,
     )
-    plan = arch.prepare_launch(request, system_clock().date())
+    plan = arch.prepare_launch(request, system_clock().astimezone(SHANGHAI).date())  # the day in Beijing
     if launch_project(plan) is None:
         print("项目已记录；编排服务暂不可用，`swflow serve` 运行时会自动为它创建流程运行", file=sys.stderr)
     print(plan.project_id)

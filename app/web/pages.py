@@ -38,7 +38,7 @@ def _environment() -> Environment:
 def render(
     request: Request, template: str, me: SignedIn | None = None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    page = _environment().get_template(template).render(request=request, me=me, **context)
+    page = _environment().get_template(template).render(request=request, me=me, status_code=status_code, **context)
     return HTMLResponse(page, status_code=status_code)
 
 

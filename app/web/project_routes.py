@@ -33,6 +33,12 @@ LABELS = {
 }
 
 
+LAUNCHED = {  # after the launch page: what became of the run
+    "run": "项目已启动，第一阶段随即开放。",
+    "waiting": "项目已启动并记入档案；编排服务暂时不可用，`swflow serve` 接手后会为它创建流程运行，第一阶段随即开放。",
+}
+
+
 def _page_data(project_id: str, viewer: str, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     view = project_view(project_id, viewer, now)  # refuses first, so no report is read for a stranger
     return view, indicator_report(project_id)
@@ -84,7 +90,9 @@ async def project_page(request: Request) -> Response:
         view, indicators = await act(me, _page_data, project_id, me.person_id, system_clock())
     except NotFoundError:
         return _not_found(request, project_id)
-    return render(request, "project.html", me, p=view, indicators=indicators, labels=LABELS)
+    launched = request.query_params.get("launched")
+    notice = LAUNCHED.get(launched or "", "")
+    return render(request, "project.html", me, p=view, indicators=indicators, labels=LABELS, notice=notice)
 
 
 async def dossier(request: Request) -> Response:

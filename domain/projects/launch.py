@@ -40,6 +40,7 @@ class LaunchPlan(BaseModel):
     project_id: str
     template_snapshot: dict[str, Any]
     forms_snapshot: dict[str, Any]
+    launched_by: str | None = None  # the person who launched (a director for a manager); None: the manager
 
 
 def _snapshot(template: Any) -> dict[str, Any]:
@@ -156,7 +157,7 @@ def record_launch(plan: LaunchPlan, flow_run_id: str | None, now: datetime) -> P
             session,
             project_stream(project.id),
             "project.launched",
-            actor=request.manager_id,
+            actor=plan.launched_by or request.manager_id,
             at=now,
             payload={
                 **request.model_dump(mode="json"),
