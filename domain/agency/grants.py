@@ -2,9 +2,9 @@
 
 The operator's first `people import` into an agency with no active director gives every role (the
 agency is being set up: "the operator at init"). After that, an import that would give someone a
-deciding role applies everything else and holds that role back: each active director gets a signed
-link, bound to them, to confirm it (recorded as theirs, through the link door); until one does, the
-person does not hold it. The web page of the link shows who asked, for whom and which role."""
+deciding role applies everything else and holds that role back: each active director other than the
+one asking gets a signed link, bound to them, to confirm it (recorded as theirs, through the link door);
+until one does, the person does not hold it. The web page of the link shows who asked, for whom and which role."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def import_people_held(records: list[PersonRecord], actor: str, now: datetime) -
         can_link = get_settings().web_secret is not None  # made by init and serve
         for person_id, roles in held.items():
             subject = {"person": person_id, "roles": roles, "requested_by": actor}
-            for director in directors if can_link else []:
+            others = [d for d in directors if d.id != actor]  # a director asking cannot also confirm
+            for director in others if can_link else []:
                 token = issue_link(session, director.id, "grant_roles", subject, now)
                 url = link_url("grant_roles", token)
                 report.links.append(url)
@@ -79,7 +80,7 @@ def import_people_held(records: list[PersonRecord], actor: str, now: datetime) -
                     report.asked.append(director.id)
             append_event(
                 session, PEOPLE_STREAM, "people.grant_requested", actor=actor, at=now,
-                payload={**subject, "asked": [d.id for d in directors]},
+                payload={**subject, "asked": [d.id for d in others]},
             )  # fmt: skip
         return report
 
@@ -123,6 +124,8 @@ def confirm_grant(token: str, now: datetime, by: str | None = None) -> GrantLink
         if "director" not in director.roles or not director.active:
             raise RefusedError(f"{director.id} 已不是在任的机构负责人，不能确认角色授予")
         grant = _grant(session, link)
+        if grant.requested_by == director.id:
+            raise RefusedError("这项角色授予是您本人提出的，须由另一位机构负责人确认（四眼原则）")
         person = session.get_one(Person, grant.person_id)  # (an inactive person keeps it but cannot act)
         given = [r for r in grant.roles if r not in person.roles]
         person.roles = [*person.roles, *given]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import socket
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
@@ -98,6 +98,16 @@ class Qualification(BaseModel):
     level: str = Field(min_length=1, description="助理社会工作师 / 社会工作师 / 高级社会工作师 / 学位")
     number: str = ""
     valid_until: str | None = None
+
+    @field_validator("valid_until")
+    @classmethod
+    def _a_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                date.fromisoformat(str(value))
+            except ValueError:
+                raise ValueError(f"有效期须是 YYYY-MM-DD 格式的日期，不是 {value}") from None
+        return value
 
 
 class PersonRecord(BaseModel):
