@@ -19,6 +19,7 @@ from swflow.config.errors import SwflowError
 
 from . import (
     auth_routes,
+    dashboard_routes,
     gate_routes,
     grant_routes,
     inbox_routes,
@@ -94,6 +95,7 @@ def create_app() -> Starlette:
         *link_routes.ROUTES,
         *grant_routes.ROUTES,
         *launch_routes.ROUTES,
+        *dashboard_routes.ROUTES,
         *overview_routes.ROUTES,
         *people_routes.ROUTES,
         *project_routes.ROUTES,
