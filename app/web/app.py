@@ -28,6 +28,7 @@ from . import (
     overview_routes,
     people_routes,
     project_routes,
+    registry_routes,
     survey_routes,
     work_routes,
 )
@@ -99,6 +100,7 @@ def create_app() -> Starlette:
         *overview_routes.ROUTES,
         *people_routes.ROUTES,
         *project_routes.ROUTES,
+        *registry_routes.ROUTES,
         *survey_routes.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
