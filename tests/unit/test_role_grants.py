@@ -108,3 +108,27 @@ def test_the_cli_names_the_os_user_and_prints_the_confirmation_link(
     assert "督导 角色须机构负责人确认后生效" in out and DIRECTOR in out and "确认链接：" in out
     assert _people_events("people.imported")[-1]["actor"] == f"cli:{getpass.getuser()}"
     assert _roles(WORKER) == ["worker"]
+
+
+def test_a_director_asking_for_a_deciding_role_is_not_the_one_who_confirms_it(
+    people: list[domain.PersonRecord],
+) -> None:
+    from swflow.db import unit_of_work
+    from swflow.domain.people.links import issue_link
+    from swflow.domain.people.records import write_people
+
+    second = domain.PersonRecord(id="he.director", name="何主任", roles=["director"])
+    with unit_of_work() as session:  # a second director, as the agency's setup gave it
+        write_people(session, [second], "test", NOW)
+    report = import_people_held([_promote(people, WORKER, ["worker", "supervisor"])], DIRECTOR, NOW)
+    assert report.held == {WORKER: ["supervisor"]} and report.asked == ["he.director"]  # not the one asking
+    [asked] = _people_events("people.grant_requested")
+    assert asked["payload"]["asked"] == ["he.director"]
+    subject = {"person": WORKER, "roles": ["supervisor"], "requested_by": DIRECTOR}
+    with unit_of_work() as session:  # a link to the asker (an older release sent one): refused when used
+        token = issue_link(session, DIRECTOR, "grant_roles", subject, NOW)
+    with pytest.raises(RefusedError, match="须由另一位机构负责人确认"):
+        confirm_grant(token, NOW)
+    assert "supervisor" not in _roles(WORKER)
+    confirm_grant(report.links[0].rsplit("/", 1)[1], NOW)
+    assert "supervisor" in _roles(WORKER)
