@@ -29,6 +29,7 @@ from . import (
     people_routes,
     project_routes,
     quality_routes,
+    registry_acts_routes,
     registry_more_routes,
     registry_routes,
     survey_routes,
@@ -105,6 +106,7 @@ def create_app() -> Starlette:
         *quality_routes.ROUTES,
         *registry_routes.ROUTES,
         *registry_more_routes.ROUTES,
+        *registry_acts_routes.ROUTES,
         *survey_routes.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
