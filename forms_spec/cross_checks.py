@@ -50,6 +50,10 @@ class Computed:
     scorecard_score: int | None = None
     through: int = 0  # the last response (submission id) it counts: the inputs, traceable
 
+    def shown(self) -> str:
+        """「91.67 %（总体满意为满意的比例（%），n = 36）」, or 「尚无回答」."""
+        return "尚无回答" if self.value is None else f"{self.value:g} {self.unit}（{self.statistic}，n = {self.n}）"
+
 
 @dataclass(frozen=True)
 class FormContext:

@@ -95,6 +95,12 @@ async def project_page(request: Request) -> Response:
     return render(request, "project.html", me, p=view, indicators=indicators, labels=LABELS, notice=notice)
 
 
+def _file_headers(project_id: str, ending: str, disposition: str) -> dict[str, str]:
+    """A dossier file's headers: never cached, named by the project (safe characters only)."""
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", project_id) + f"-dossier.{ending}"
+    return {"Cache-Control": "no-store", "Content-Disposition": f'{disposition}; filename="{filename}"'}
+
+
 async def dossier(request: Request) -> Response:
     me = await require(request)
     project_id = request.path_params["project_id"]
@@ -102,9 +108,7 @@ async def dossier(request: Request) -> Response:
         page = await act(me, _dossier, project_id, me.person_id, system_clock())
     except NotFoundError:
         return _not_found(request, project_id)
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", project_id) + "-dossier.html"
-    headers = {"Cache-Control": "no-store", "Content-Disposition": f'inline; filename="{filename}"'}
-    return HTMLResponse(page, headers=headers)
+    return HTMLResponse(page, headers=_file_headers(project_id, "html", "inline"))
 
 
 async def dossier_zip(request: Request) -> Response:
@@ -114,9 +118,7 @@ async def dossier_zip(request: Request) -> Response:
         body = await act(me, _dossier_zip, project_id, me.person_id, system_clock())
     except NotFoundError:
         return _not_found(request, project_id)
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", project_id) + "-dossier.zip"
-    headers = {"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(body, media_type="application/zip", headers=headers)
+    return Response(body, media_type="application/zip", headers=_file_headers(project_id, "zip", "attachment"))
 
 
 ROUTES = [

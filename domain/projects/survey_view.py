@@ -68,11 +68,7 @@ def survey_view(project_id: str, survey_key: str, viewer: str) -> SurveyView:
             why_not = f"问卷属于阶段「{stage.title}」，该阶段现在不收回答"
         period = survey_period(survey, stage)
         counts = next(c for c in survey_counts(session, project) if c["key"] == survey_key)
-        computed = [
-            f"{c.name} = " + ("尚无回答" if c.value is None else f"{c.value:g} {c.unit}（{c.statistic}，n = {c.n}）")
-            for c in computed_values(session, project)
-            if c.survey == survey_key
-        ]
+        computed = [f"{c.name} = {c.shown()}" for c in computed_values(session, project) if c.survey == survey_key]
         return SurveyView(
             project_id=project.id, project_name=project.name, key=survey_key, title=survey["title"],
             wave=survey["wave"], stage_title=stage.title, respondents=survey.get("respondents", "anonymous"),

@@ -56,7 +56,7 @@ def _computed(session: Session, project: Project, form: dict[str, Any]) -> tuple
     values: dict[str, float] = {}
     fields = {f["name"]: f for f in form["fields"]}
     for c in computed_values(session, project):
-        value = "尚无回答" if c.value is None else f"{c.value:g} {c.unit}（{c.statistic}，n = {c.n}）"
+        value = c.shown()
         if c.field and c.field.split(".", 1)[0] == form["id"]:
             name = c.field.split(".", 1)[1]
             notes[name] = f"由问卷「{c.survey_title}」计算：{value}；提交时须与此一致"
