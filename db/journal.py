@@ -205,6 +205,7 @@ STREAM_KINDS = {
     "volunteer": "志愿者",
     "organisation": "社区组织",
     "resource_link": "资源链接",
+    "definitions": "本机构的定义（模板、表单、量表）",
 }
 
 

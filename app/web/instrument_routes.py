@@ -1,0 +1,5 @@
+"""placeholder: being built."""
+
+from typing import Any
+
+ROUTES: list[Any] = []
