@@ -30,13 +30,14 @@ from swflow.config.templates import list_templates, load_template
 from swflow.db import append_event, read_session, unit_of_work
 from swflow.db.tables import Person
 from swflow.domain.people.rules import ROLE_TITLES
+from swflow.domain.projects.launch_view import TemplateChoice, template_choice
 from swflow.forms_spec import check_template_forms, list_forms, load_form
 from swflow.forms_spec.instrument import list_instruments, load_instrument
 
 __all__ = [
     "DEFINITIONS_STREAM", "DEFINING_ROLE", "VIEWING_ROLES", "MOST_CHARS", "CatalogueRow", "Catalogue", "Checked",
     "SavedDefinition", "why_not_view_definitions", "why_not_define", "definitions_catalogue", "definition_text",
-    "draft_copy", "check_definition", "save_definition",
+    "draft_copy", "check_definition", "save_definition", "TemplatePage", "definition_row", "template_page",
 ]  # fmt: skip
 
 DEFINITIONS_STREAM = "definitions"
@@ -180,6 +181,27 @@ def definitions_catalogue(viewer: str) -> Catalogue:
             )  # fmt: skip
     folder = str(agency_folder("templates").parent)
     return Catalogue(rows=rows, problems=problems, folder=folder, may_define=why_not_define(viewer) is None)
+
+
+class TemplatePage(BaseModel):
+    row: CatalogueRow  # where it comes from
+    template: TemplateChoice  # what the launch page shows of it: stages, forms, gates, deadlines
+    may_define: bool
+
+
+def definition_row(viewer: str, kind: str, def_id: str) -> CatalogueRow:
+    """The catalogue's line of one definition in use (NotFoundError when there is none of that id)."""
+    catalogue = definitions_catalogue(viewer)
+    if (row := next((r for r in catalogue.rows.get(_kind(kind), []) if r.id == def_id), None)) is None:
+        raise NotFoundError(f"没有{KINDS[kind]} {def_id}")
+    return row
+
+
+def template_page(viewer: str, template_id: str, now: datetime) -> TemplatePage:
+    """A template as the people who design projects read it: what the launch page would offer."""
+    row = definition_row(viewer, "templates", template_id)
+    template = next(t for t in list_templates() if t.id == template_id)
+    return TemplatePage(row=row, template=template_choice(template, now), may_define=why_not_define(viewer) is None)
 
 
 def _source_file(kind: str, def_id: str) -> Path:

@@ -34,6 +34,7 @@ __all__ = [
     "launch_refusal",
     "why_not_launch",
     "launch_choices",
+    "template_choice",
     "place_launch_refusal",
 ]
 
@@ -151,7 +152,7 @@ def _stage(stage: StageSpec) -> StageChoice:
     )
 
 
-def _template(template: Template, now: datetime) -> TemplateChoice:
+def template_choice(template: Template, now: datetime) -> TemplateChoice:
     return TemplateChoice(
         id=template.id,
         version=template.version,
@@ -209,7 +210,7 @@ def launch_choices(viewer: str, now: datetime | None = None) -> LaunchChoices:
     return LaunchChoices(
         viewer=viewer,
         may_choose_manager=may_choose,
-        templates=[_template(t, now) for t in sorted(list_templates(), key=_catalogue_order)],
+        templates=[template_choice(t, now) for t in sorted(list_templates(), key=_catalogue_order)],
         people=people,
     )
 
