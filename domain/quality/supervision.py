@@ -186,21 +186,27 @@ def _session_view(session: Session, row: SupervisionSession, readable: bool) -> 
     return view
 
 
+OVERSEEING_ROLES = frozenset({"manager", "supervisor", "director"})  # who keeps supervision coverage (§7.3)
+
+
 def list_sessions(viewer: str, person: str | None = None) -> list[dict[str, Any]]:
-    """Who was supervised when, for anyone; topics, decisions and follow-ups only for the circle."""
+    """The sessions the viewer may know of: their circle's in full (topics, decisions, follow-ups); the
+    others' who and when (masked) only to those who oversee supervision coverage (项目主管、督导、机构负责人),
+    so a worker does not learn when a colleague was supervised."""
     with read_session() as session:
         reader = get_person(session, viewer)
+        oversees = reader.active and bool(OVERSEEING_ROLES & set(reader.roles))
         query = select(SupervisionSession).order_by(SupervisionSession.held_on, SupervisionSession.id)
         if person:
             query = query.join(SupervisionAttendee, SupervisionAttendee.session_id == SupervisionSession.id).where(
                 SupervisionAttendee.person_id == person
             )
-        return [
-            _session_view(
-                session, row, why_not_read(session_circle(session, row), viewer, reader.roles, reader.active) is None
-            )
-            for row in session.execute(query).scalars()
-        ]
+        listed = []
+        for row in session.execute(query).scalars():
+            readable = why_not_read(session_circle(session, row), viewer, reader.roles, reader.active) is None
+            if readable or oversees:
+                listed.append(_session_view(session, row, readable))
+        return listed
 
 
 def show_session(session_id: int, viewer: str) -> dict[str, Any]:
