@@ -18,11 +18,13 @@ from _served import launch, run_to_end, served_home  # noqa: E402
 
 from swflow.app.receiver import Receiver  # noqa: E402
 
+HEADERS: dict[str, str] = {}  # the embedded API's basic auth (set from the served home)
+
 
 def _create(url: str) -> str:
     """Create a run, waiting out a busy server (503) the way swflow's own calls do."""
     for attempt in range(8):
-        response = httpx.post(url, json={}, timeout=30)
+        response = httpx.post(url, json={}, timeout=30, headers=HEADERS)
         if response.status_code != 503:
             response.raise_for_status()
             return str(response.json()["id"])
@@ -40,11 +42,11 @@ def bare_peer(api: str, env: dict[str, str], n: int) -> float:
     )
     try:
         deadline = time.monotonic() + 120
-        while httpx.get(f"{api}/deployments/name/bare-lifecycle/bench").status_code != 200:
+        while httpx.get(f"{api}/deployments/name/bare-lifecycle/bench", headers=HEADERS).status_code != 200:
             if time.monotonic() > deadline:
                 raise SystemExit("bare deployment did not register")
             time.sleep(0.5)
-        dep = httpx.get(f"{api}/deployments/name/bare-lifecycle/bench").json()["id"]
+        dep = httpx.get(f"{api}/deployments/name/bare-lifecycle/bench", headers=HEADERS).json()["id"]
         start = time.monotonic()
         runs = [_create(f"{api}/deployments/{dep}/create_flow_run") for _ in range(n)]
         done: set[str] = set()
@@ -52,11 +54,11 @@ def bare_peer(api: str, env: dict[str, str], n: int) -> float:
             for run in runs:
                 if run in done:
                     continue
-                state = httpx.get(f"{api}/flow_runs/{run}").json()["state"]
+                state = httpx.get(f"{api}/flow_runs/{run}", headers=HEADERS).json()["state"]
                 if state["type"] == "COMPLETED":
                     done.add(run)
                 elif state["name"] == "Suspended":
-                    httpx.post(f"{api}/flow_runs/{run}/resume", json={"run_input": {"value": 1}})
+                    httpx.post(f"{api}/flow_runs/{run}/resume", json={"run_input": {"value": 1}}, headers=HEADERS)
             time.sleep(0.2)
         return time.monotonic() - start
     finally:
@@ -64,9 +66,17 @@ def bare_peer(api: str, env: dict[str, str], n: int) -> float:
         runner.wait(30)
 
 
+def _auth() -> dict[str, str]:
+    from swflow.config.settings import get_settings
+
+    secret = get_settings().prefect_auth
+    return {"PREFECT_API_AUTH_STRING": secret.get_secret_value()} if secret else {}
+
+
 def main(sizes: list[int]) -> None:
     with Receiver() as receiver:
         home = served_home(receiver, "lifecycle")
+        HEADERS.update(home.headers)
         try:
             print(f"{'projects':>8} {'swflow s':>9} {'proj/min':>9} {'bare s':>8} {'runs/min':>9} {'ratio':>6}")
             for n in sizes:
@@ -80,6 +90,7 @@ def main(sizes: list[int]) -> None:
                     "PREFECT_API_URL": home.api,
                     "PREFECT_RUNNER_POLL_FREQUENCY": "1",
                     "PREFECT_HOME": str(home.path / "prefect"),
+                    **_auth(),
                 }
                 bare = bare_peer(home.api, peer_env, n)
                 print(
