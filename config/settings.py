@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,8 +38,11 @@ class Settings(BaseSettings):
     prefect_api_url: str | None = Field(
         default=None, description="an external Prefect API; when set, `swflow serve` starts none"
     )
-    runner_poll_seconds: int = 2
+    runner_poll_seconds: int = Field(default=1, ge=1, description="seconds between the runner's looks for runs")
     runner_limit: int = Field(default=4, ge=1, description="flow runs executing at once; each is a process (~150 MiB)")
+    flow_start: Literal["forkserver", "spawn"] = Field(
+        default="forkserver", description="how a flow run's process starts: a fork of a preloaded server, or cold"
+    )
     dispatch_interval_seconds: float = 1.0
     now: datetime | None = Field(default=None, description="override the clock (tests, demo)")
     timezone: str = "Asia/Shanghai"

@@ -16,13 +16,11 @@ from swflow.flows.alive import alive
 from swflow.tasks import (
     GateReplyRef,
     StageRef,
-    apply_gate_reply,
     close_project,
-    gate_summary,
+    enter_gate,
     keep_stage_record,
     load_plan,
-    open_stage,
-    read_gate,
+    settle_gate,
 )
 
 __all__ = ["GateReply", "service_project", "FLOW_NAME"]
@@ -40,22 +38,22 @@ def _pass_gate(ref: StageRef) -> str:
     """Loop until the gate is approved or the project ends; returns the outcome kind.
     Each turn either moves the project on or suspends under a key not used before (a refused
     reply moves the key on), so a replayed resume cannot spin the run."""
-    waited_at: set[str] = set()
+    waited_at: list[str] = []
     while True:
-        open_stage(ref)
-        gate = read_gate(ref)
+        entry = enter_gate(ref, waited_at)
+        gate = entry.gate
         if gate.project_status != "running":
             return "rejected"
         decision_id = gate.pending_decision_id
         if decision_id is None and gate.pause_key in waited_at:
             pass  # the same key twice in one process: its stored reply came back; refuse it (new key)
         elif decision_id is None:
-            waited_at.add(gate.pause_key)
+            waited_at.append(gate.pause_key)
             # a description only, never pre-filled values (docs/architecture.md, contract 3)
-            wanted = GateReply.with_initial_data(description=gate_summary(ref))
+            wanted = GateReply.with_initial_data(description=entry.summary or "")
             reply = suspend_flow_run(wait_for_input=wanted, key=gate.pause_key, timeout=None)
             decision_id = reply.decision_id
-        outcome = apply_gate_reply(
+        outcome = settle_gate(
             GateReplyRef(
                 project_id=ref.project_id,
                 stage_key=ref.stage_key,
@@ -64,8 +62,6 @@ def _pass_gate(ref: StageRef) -> str:
                 round=gate.round,
             )
         )
-        if outcome.kind != "refused":
-            keep_stage_record(ref)  # each transition: approved, returned, rejected
         if outcome.kind in ("approved", "rejected"):
             return outcome.kind
 

@@ -1,27 +1,25 @@
 """Prefect tasks: the stage work the flows call."""
 
 from swflow.tasks.stage_work import (
+    GateEntry,
     GateReplyRef,
     ProjectPlan,
     StageRef,
-    apply_gate_reply,
     close_project,
-    gate_summary,
+    enter_gate,
     keep_stage_record,
     load_plan,
-    open_stage,
-    read_gate,
+    settle_gate,
 )
 
 __all__ = [
+    "GateEntry",
     "GateReplyRef",
     "ProjectPlan",
     "StageRef",
-    "apply_gate_reply",
     "close_project",
-    "gate_summary",
+    "enter_gate",
     "keep_stage_record",
     "load_plan",
-    "open_stage",
-    "read_gate",
+    "settle_gate",
 ]

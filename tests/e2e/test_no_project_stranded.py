@@ -58,18 +58,13 @@ def test_approval_reaches_the_project_whenever_serve_is_stopped(
         assert recoveries(home, project) == []
 
 
-def _flow_process_of(run_id: str) -> int | None:
-    """The pid of the process executing this flow run (the runner passes the id in its environment)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if f"PREFECT__FLOW_RUN_ID={run_id}".encode() in environ:
-            return int(entry.name)
-    return None
+def _flow_process_of(home: Home, run_id: str) -> int | None:
+    """The pid of the process executing this flow run, as the run says it (`flows.alive.pid_file`)."""
+    path = home.path / "runs" / f"{run_id}.pid"
+    try:
+        return int(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _kinds(home: Home, project: str) -> list[str]:
@@ -89,7 +84,7 @@ def test_flow_process_killed_while_it_opens_a_stage_is_recovered(fresh_home: Hom
         (tmp_path / str(attempt)).mkdir()
         project, run_id = waiting_at_the_first_gate(home, tmp_path / str(attempt), f"进程被杀{attempt}")
         home.cli("approve", project, "assessment", "--by", SUPERVISOR)
-        pid = wait_for("the resumed run's process", lambda r=run_id: _flow_process_of(r), every=0.05)
+        pid = wait_for("the resumed run's process", lambda r=run_id: _flow_process_of(home, r), every=0.05)
         wait_for("the approval applied", lambda p=project: "stage.approved" in _kinds(home, p), every=0.005)
         os.kill(pid, signal.SIGKILL)
         if _kinds(home, project).count("stage.opened") == 1:  # planning not opened yet: the case
