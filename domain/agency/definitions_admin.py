@@ -238,6 +238,8 @@ def draft_copy(viewer: str, kind: str, source_id: str, new_id: str) -> str:
     _refuse(why_not_define(viewer))
     text = definition_text(viewer, kind, source_id)
     target = new_id.strip() or source_id
+    if target == "new":
+        raise FormError("new_id：new 是保留字，请换一个 id", [("new_id", "new 是保留字")])
     if not re.fullmatch(ID_RULE, target) or len(target) > 60:
         raise FormError(
             f"new_id：{target[:60]} 不是有效的 id（小写字母开头，只含小写字母、数字和 -，至多 60 个字符）",
@@ -283,6 +285,9 @@ def check_definition(kind: str, text: str) -> Checked:
         except DefinitionError as exc:
             checked.problems = [_where(line, path) for line in str(exc).splitlines() if line.strip()]
             return checked
+    if item.id == "new":  # the address of the editor of a new definition: one so named could not be opened
+        checked.problems = [("id", "new 是保留字，请换一个 id")]
+        return checked
     checked.id, checked.version, checked.title = item.id, item.version, getattr(item, "title", item.id)
     return checked
 

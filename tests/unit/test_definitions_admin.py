@@ -63,6 +63,14 @@ def test_check_names_each_problem_at_its_place() -> None:
     assert check_definition("templates", _copy()).ok
 
 
+def test_new_is_not_an_id_the_editor_could_open() -> None:
+    with pytest.raises(FormError, match="new 是保留字"):
+        _copy("new")
+    assert check_definition("templates", _copy().replace("id: our-elderly", "id: new", 1)).problems == [
+        ("id", "new 是保留字，请换一个 id")
+    ]
+
+
 def test_missing_form_is_named_at_the_stage() -> None:
     checked = check_definition("templates", _copy().replace("forms: [service-plan]", "forms: [no-such-form]"))
     assert [where for where, _ in checked.problems] == ["stages.1.forms"]
