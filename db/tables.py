@@ -196,10 +196,7 @@ class Escalation(Base):
     """One escalation step handled for one work item, gate or quality record: unique, so it is sent once."""
 
     __tablename__ = "escalations"
-    __table_args__ = (
-        UniqueConstraint("subject", "subject_id", "round", "gate_step", "step"),
-        Index("ix_escalations_fired_at", "fired_at"),  # the dashboard's escalations of the week
-    )
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "round", "gate_step", "step"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"), doc="none for agency-wide records")
     subject: Mapped[str] = mapped_column(
