@@ -79,11 +79,14 @@ async def instrument_page(request: Request) -> Response:
                   tools=TOOLS)  # fmt: skip
 
 
+EMPTY_TOOL: dict[str, Any] = {"typed": {}, "tried": None, "checked": None, "compared": None, "score": ""}  # first view
+
+
 def _tool_page(
     request: Request, me: SignedIn, instrument: Instrument, tool: str, status_code: int = 200, **context: Any
 ) -> Response:
     return render(request, f"definition_instrument_{tool}.html", me, status_code, v=instrument_view(instrument),
-                  tool=tool, tools=TOOLS, **context)  # fmt: skip
+                  tool=tool, tools=TOOLS, **(EMPTY_TOOL | context))  # fmt: skip
 
 
 async def _posted(request: Request, me: SignedIn, most_bytes: int, files: int) -> FormData | Response:
@@ -97,6 +100,19 @@ async def _posted(request: Request, me: SignedIn, most_bytes: int, files: int) -
     return form
 
 
+async def _tool_post(
+    request: Request, me: SignedIn, most_bytes: int, files: int
+) -> tuple[FormData, Instrument] | Response:
+    """A tool's POST: the bounded, CSRF-checked form of an allowed viewer, and the instrument of the address."""
+    form = await _posted(request, me, most_bytes, files)
+    if isinstance(form, Response):
+        return form
+    try:
+        return form, _instrument(request)
+    except NotFoundError as missing:
+        return _not_found(request, me, missing)
+
+
 async def tool_page(request: Request) -> Response:
     me = await require(request)
     await _may_view(me)
@@ -105,7 +121,7 @@ async def tool_page(request: Request) -> Response:
     except NotFoundError as missing:
         return _not_found(request, me, missing)
     tool = request.url.path.rsplit("/", 1)[1]
-    return _tool_page(request, me, instrument, tool, typed={}, tried=None, checked=None, compared=None, score="")
+    return _tool_page(request, me, instrument, tool)
 
 
 def _typed(form: FormData) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -124,19 +140,15 @@ def _typed(form: FormData) -> tuple[dict[str, Any], dict[str, list[str]]]:
 
 async def score(request: Request) -> Response:
     me = await require(request)
-    form = await _posted(request, me, ANSWERS_BYTES, 0)
-    if isinstance(form, Response):
-        return form
-    try:
-        instrument = _instrument(request)
-    except NotFoundError as missing:
-        return _not_found(request, me, missing)
+    posted = await _tool_post(request, me, ANSWERS_BYTES, 0)
+    if isinstance(posted, Response):
+        return posted
+    form, instrument = posted
     given, typed = _typed(form)
     multichoice = {i.key for i in instrument.items if i.kind == "multichoice"}
     given = {k: ([v] if k in multichoice and isinstance(v, str) else v) for k, v in given.items()}
     tried: Tried = try_answers(instrument, given)
-    return _tool_page(request, me, instrument, "score", 400 if tried.count else 200, typed=typed, tried=tried,
-                      checked=None, compared=None, score="")  # fmt: skip
+    return _tool_page(request, me, instrument, "score", 400 if tried.count else 200, typed=typed, tried=tried)
 
 
 async def _upload(form: FormData, name: str, what: str) -> tuple[str, bytes]:
@@ -154,43 +166,35 @@ async def _upload(form: FormData, name: str, what: str) -> tuple[str, bytes]:
 async def check(request: Request) -> Response:
     me = await require(request)
     limit = get_limits().input_bytes
-    form = await _posted(request, me, limit + 64 * 1024, 1)
-    if isinstance(form, Response):
-        return form
-    try:
-        instrument = _instrument(request)
-    except NotFoundError as missing:
-        return _not_found(request, me, missing)
+    posted = await _tool_post(request, me, limit + 64 * 1024, 1)
+    if isinstance(posted, Response):
+        return posted
+    form, instrument = posted
     try:
         name, raw = await _upload(form, "sheet", "回答表")
     except FormError as bad:
-        return _tool_page(request, me, instrument, "check", 400, typed={}, tried=None, checked=None,
-                          compared=None, score="", refusal=str(bad))  # fmt: skip
+        return _tool_page(request, me, instrument, "check", 400, refusal=str(bad))
     checked = await act(me, check_sheet, instrument, name, raw)
-    return _tool_page(request, me, instrument, "check", 400 if checked.problems else 200, typed={}, tried=None,
-                      checked=checked, compared=None, score="", filename=name)  # fmt: skip
+    return _tool_page(request, me, instrument, "check", 400 if checked.problems else 200, checked=checked,
+                      filename=name)  # fmt: skip
 
 
 async def compare(request: Request) -> Response:
     me = await require(request)
     limit = get_limits().input_bytes
-    form = await _posted(request, me, 2 * limit + 64 * 1024, 2)
-    if isinstance(form, Response):
-        return form
-    try:
-        instrument = _instrument(request)
-    except NotFoundError as missing:
-        return _not_found(request, me, missing)
+    posted = await _tool_post(request, me, 2 * limit + 64 * 1024, 2)
+    if isinstance(posted, Response):
+        return posted
+    form, instrument = posted
     chosen = str(form.get("score") or "")[:40]
     try:
         baseline = await _upload(form, "baseline", "前测回答表")
         post = await _upload(form, "post", "后测回答表")
     except FormError as bad:
-        return _tool_page(request, me, instrument, "compare", 400, typed={}, tried=None, checked=None,
-                          compared=None, score=chosen, refusal=str(bad))  # fmt: skip
+        return _tool_page(request, me, instrument, "compare", 400, score=chosen, refusal=str(bad))
     compared = await act(me, compare_sheets, instrument, chosen, baseline, post)
-    return _tool_page(request, me, instrument, "compare", 400 if compared.problems else 200, typed={}, tried=None,
-                      checked=None, compared=compared, score=chosen)  # fmt: skip
+    return _tool_page(request, me, instrument, "compare", 400 if compared.problems else 200, compared=compared,
+                      score=chosen)  # fmt: skip
 
 
 ROUTES = [
