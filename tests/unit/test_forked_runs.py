@@ -26,6 +26,16 @@ def engine_multiprocessing(monkeypatch: pytest.MonkeyPatch) -> Any:
     return engine
 
 
+def test_prefects_engine_still_asks_multiprocessing_for_its_start_method() -> None:
+    """The fork server reaches Prefect only through `prefect.flow_engine.multiprocessing.get_context`: an
+    upgrade that starts flow runs another way would silently bring back the cold start."""
+    import inspect
+
+    import prefect.flow_engine as engine
+
+    assert 'multiprocessing.get_context("spawn")' in inspect.getsource(engine.run_flow_in_subprocess)
+
+
 def test_the_engine_asking_for_spawn_gets_a_fork_of_the_preloaded_server(engine_multiprocessing: Any) -> None:
     assert forked.fork_flow_runs()
     context = engine_multiprocessing.multiprocessing.get_context("spawn")  # what run_flow_in_subprocess asks
