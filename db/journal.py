@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -20,6 +20,7 @@ __all__ = [
     "acting_through",
     "current_door",
     "append_event",
+    "lock_streams",
     "event_body",
     "verify_stream",
     "verify_all",
@@ -79,6 +80,32 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def lock_streams(session: Session, streams: Iterable[str]) -> None:
+    """Take the heads of these streams in one fixed order (by name), for a transaction about to append
+    to several: two such transactions (two deadline sweeps on PostgreSQL) then wait for each other in
+    a line, never in a circle. SQLite writes one transaction at a time: nothing to take there."""
+    names = sorted(set(streams))
+    if names:
+        query = select(EventHead.stream).where(EventHead.stream.in_(names)).order_by(EventHead.stream)
+        session.execute(query.with_for_update()).all()
+
+
+def _new_head(session: Session, stream: str) -> EventHead:
+    """A stream's first event: its head is made, or found made by a transaction that got there first
+    (two dispatchers, two sweeps appending to the `messages` stream for the first time at once)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        head = EventHead(stream=stream, seq=0, hash=GENESIS)
+        session.add(head)
+        return head
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # on PostgreSQL this waits for the other transaction's head, if any, and then adds nothing
+    session.execute(insert(EventHead).values(stream=stream, seq=0, hash=GENESIS).on_conflict_do_nothing())
+    return session.execute(select(EventHead).where(EventHead.stream == stream).with_for_update()).scalar_one()
+
+
 def append_event(
     session: Session,
     stream: str,
@@ -93,8 +120,7 @@ def append_event(
     A project's event carries the project's flow-run id and the run's state as last reported."""
     head = session.execute(select(EventHead).where(EventHead.stream == stream).with_for_update()).scalar_one_or_none()
     if head is None:
-        head = EventHead(stream=stream, seq=0, hash=GENESIS)
-        session.add(head)
+        head = _new_head(session, stream)
     run_state = None
     if stream.startswith("project:"):
         project = session.get(Project, stream.removeprefix("project:"))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from swflow.config.clock import local_text
 from swflow.config.escalation import EscalationStep
-from swflow.db.journal import append_event, project_stream
+from swflow.db.journal import append_event, lock_streams, project_stream
 from swflow.db.snapshot import stage_spec
 from swflow.db.tables import Escalation, Person, Project, ProjectMember, Stage, WorkItem
 from swflow.domain.deadlines.rules import next_fire, step_due
@@ -147,9 +147,9 @@ def _act(
             )
 
 
-def _sweep_items(session: Session, now: datetime, report: SweepReport) -> list[tuple[str, _Notice]]:
-    notices: list[tuple[str, _Notice]] = []
-    rows = (
+def _due_items(session: Session, now: datetime) -> list[tuple[WorkItem, Stage, Project]]:
+    """The open work items with a step due, locked (another sweep's are skipped, not waited for)."""
+    return list(
         session.execute(
             select(WorkItem, Stage, Project)
             .join(Stage, Stage.id == WorkItem.stage_id)
@@ -161,6 +161,12 @@ def _sweep_items(session: Session, now: datetime, report: SweepReport) -> list[t
         .tuples()
         .all()
     )
+
+
+def _sweep_items(
+    session: Session, rows: list[tuple[WorkItem, Stage, Project]], now: datetime, report: SweepReport
+) -> list[tuple[str, _Notice]]:
+    notices: list[tuple[str, _Notice]] = []
     for item, stage, project in rows:
         steps = policy_for(project, stage.key).steps
         if project.status != "running" or item.round != stage.round:
@@ -185,11 +191,9 @@ def _sweep_items(session: Session, now: datetime, report: SweepReport) -> list[t
     return notices
 
 
-def _sweep_gates(session: Session, now: datetime, report: SweepReport) -> list[tuple[str, _Notice]]:
-    from swflow.domain.projects.gates import deciders, gate_context
-
-    notices: list[tuple[str, _Notice]] = []
-    rows = (
+def _due_gates(session: Session, now: datetime) -> list[tuple[Stage, Project]]:
+    """The waiting gates with a step due, locked as the items are."""
+    return list(
         session.execute(
             select(Stage, Project)
             .join(Project, Project.id == Stage.project_id)
@@ -200,6 +204,14 @@ def _sweep_gates(session: Session, now: datetime, report: SweepReport) -> list[t
         .tuples()
         .all()
     )
+
+
+def _sweep_gates(
+    session: Session, rows: list[tuple[Stage, Project]], now: datetime, report: SweepReport
+) -> list[tuple[str, _Notice]]:
+    from swflow.domain.projects.gates import deciders, gate_context
+
+    notices: list[tuple[str, _Notice]] = []
     for stage, project in rows:
         steps = policy_for(project, stage.key).steps
         assert stage.gate_due_at is not None
@@ -270,5 +282,9 @@ def _send(session: Session, notices: list[tuple[str, _Notice]], now: datetime, d
 
 def sweep_projects(session: Session, now: datetime, report: SweepReport, digest: bool) -> int:
     """Escalate every work item and waiting gate whose next step is due; returns messages queued."""
-    notices = _sweep_items(session, now, report) + _sweep_gates(session, now, report)
+    items, gates = _due_items(session, now), _due_gates(session, now)
+    # every project stream this sweep will append to, taken at once in one order: two sweeps that
+    # split the due rows between them (one the items, one the gates) cannot deadlock on the heads
+    lock_streams(session, [project_stream(p.id) for *_, p in items] + [project_stream(p.id) for _, p in gates])
+    notices = _sweep_items(session, items, now, report) + _sweep_gates(session, gates, now, report)
     return _send(session, notices, now, digest)
