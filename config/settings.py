@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=60, ge=1, description="a web session unused this long is over")
     link_hours: int = Field(default=72, ge=1, description="how long a signed link in a message stays valid")
     stop_grace_seconds: float = Field(default=30.0, ge=0, description="a graceful stop waits this long for runs")
+    result_storage: Path | None = Field(
+        default=None,
+        description="where flow runs keep their results (default Prefect's folder in the home); on a cluster "
+        "a folder every worker mounts, so a gate suspended on one worker resumes on another",
+    )
 
     @property
     def archive_url(self) -> str:
@@ -159,8 +164,12 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         auth = {"PREFECT_API_AUTH_STRING": secret}
         if settings.prefect_api_url is None:  # the embedded server checks it
             auth["PREFECT_SERVER_API_AUTH_STRING"] = secret
+    storage = {}
+    if settings.result_storage is not None:
+        storage = {"PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(settings.result_storage)}
     return {
         **auth,
+        **storage,
         "PREFECT_HOME": str(settings.prefect_home),
         "PREFECT_API_URL": settings.api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from swflow import db
 from swflow.app.cli import registry_cli
+from swflow.app.cli.cluster_commands import CLUSTER_COMMANDS
 from swflow.app.cli.common import domain_acts, print_json, read_data_file
 from swflow.app.cli.instrument_cli import INSTRUMENT_COMMANDS
 from swflow.app.cli.quality_commands import QUALITY_COMMANDS
@@ -363,6 +364,7 @@ COMMANDS = {
     **INSTRUMENT_COMMANDS,
     **SURVEY_COMMANDS,
     **RUN_COMMANDS,
+    **CLUSTER_COMMANDS,
     **RECORD_COMMANDS,
     "init": cmd_init,
     "people": cmd_people,

@@ -12,6 +12,7 @@ from functools import cache
 
 from swflow.app.cli import registry_cli
 from swflow.app.cli.argparse_words import install as install_argparse_words
+from swflow.app.cli.cluster_commands import LONG_RUNNING, add_cluster_commands
 from swflow.app.cli.common import os_user
 from swflow.app.cli.instrument_cli import add_instrument_commands
 from swflow.app.cli.quality_cli import add_quality_commands
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_quality_commands(sub, _add)
     add_run_commands(sub, _add)
+    add_cluster_commands(sub, _add)
 
     arch = _add(sub, "archive", "项目档案").add_subparsers(dest="archive_command", required=True, metavar="子命令")
     _add(arch, "verify", "校验数据库文件、哈希链、签名检查点，以及记录与事件是否一致").add_argument(
@@ -242,7 +244,8 @@ def _main(argv: Sequence[str] | None) -> int:
     from swflow.config.errors import SwflowError, form_error_from_validation, os_error_text
 
     try:
-        if args.command in ("serve", "demo"):  # long-running: their acts are swflow's own, or the demo's
+        duty = args.command in LONG_RUNNING or getattr(args, "watch", False)
+        if args.command in ("serve", "demo") or duty:  # long-running: their acts are swflow's own, or the demo's
             code = commands.run(args)
         else:
             from swflow.db import acting_through

@@ -19,6 +19,8 @@ def add_run_commands(sub: Any, add: Adder) -> None:
     p.add_argument("--force", action="store_true", help="即使运行看来正常也重新接续（旧运行将被取消）")
     p = add(sub, "reconcile", "检查所有进行中的项目一次：送达已记录的决定，接续中断的流程")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--watch", action="store_true", help="持续检查（集群中的对账机器；可在多台机器上同时运行）")
+    p.add_argument("--checkpoints", action="store_true", help="与 --watch 一起：本机按时签署检查点（只在一台机器上）")
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
@@ -37,6 +39,18 @@ def cmd_recover(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from swflow.app.serve.reconcile import resume_decided_gates
     from swflow.flows.recovery import reconcile_runs
+
+    if args.checkpoints and not args.watch:
+        from swflow.config.errors import FormError
+
+        raise FormError("--checkpoints 只能与 --watch 一起使用（单次签署请用 swflow archive checkpoint）")
+    if args.watch:
+        from swflow.app.cli.common import domain_acts
+        from swflow.app.serve.duties import ReconcileDuty, run_duty
+        from swflow.config.settings import get_settings
+
+        domain_acts()
+        return run_duty("对账", ReconcileDuty(args.checkpoints), get_settings().dispatch_interval_seconds)
 
     resumed = resume_decided_gates()
     recovered = reconcile_runs()
