@@ -4,7 +4,7 @@ this machine: Prefect API on PostgreSQL with its services apart, workers, dispat
 Run by hand (PostgreSQL and Redis as on the development machines):
   .venv/bin/python bench/cluster.py resume 40        # CPU per gate resume on a worker, fork vs cold
   .venv/bin/python bench/cluster.py lifecycle 10     # launch → closed: embedded serve vs cluster, one run
-  .venv/bin/python bench/cluster.py memory 10000     # the API's memory with N projects waiting at gates
+  .venv/bin/python bench/cluster.py memory 10000 1000  # the API's memory with N runs waiting at gates
 
 CPU is read from /proc: a worker machine's processes (utime+stime, and cutime+cstime of the children
 they have reaped, so a flow-run process that ended is counted by its parent). One resume = the decision
@@ -163,34 +163,65 @@ def lifecycle(n: int) -> None:
     print(f"reproduce: .venv/bin/python bench/cluster.py lifecycle {n}")
 
 
-def memory(n: int, batch: int = 200) -> None:
-    """The Prefect API's and services' resident memory with N projects suspended at their first gate."""
+def _suspend_directly(cluster: LocalCluster, count: int) -> None:
+    """`count` runs of the service-project deployment put straight into Suspended (as a gate leaves
+    them: paused, to be rescheduled, under a pause key), without a flow run process: the API's rows
+    and indexes as N waiting projects make them, at a fraction of the cost of running them there."""
+    api, headers = cluster.api, cluster.headers
+    dep = httpx.get(f"{api}/deployments/name/service-project/swflow", headers=headers, timeout=30).json()["id"]
+    with httpx.Client(headers=headers, timeout=60) as client:
+        for i in range(count):
+            run = client.post(f"{api}/deployments/{dep}/create_flow_run", json={"parameters": {"project_id": f"S{i}"}})
+            state = {
+                "type": "PAUSED",
+                "name": "Suspended",
+                "state_details": {"pause_key": "assessment:r1:a1", "pause_reschedule": True},
+            }
+            client.post(f"{api}/flow_runs/{run.json()['id']}/set_state", json={"state": state, "force": True})
+
+
+def memory(n: int, real: int = 1000, batch: int = 200) -> None:
+    """The Prefect API's and services' resident memory with N runs waiting at gates: `real` swflow
+    projects launched and suspended at their first gate by the worker, the rest put into Suspended
+    directly through the API (see `_suspend_directly`)."""
     with Receiver() as receiver:
         cluster = _cluster(receiver, "memory")
         try:
-            api = cluster.processes("prefect-api")
             print(f"{'waiting':>8} {'API MiB':>8} {'services MiB':>13} {'elapsed s':>10}", flush=True)
             t0, launched, peak = time.monotonic(), 0, 0.0
-            while launched < n:
-                size = min(batch, n - launched)
+
+            def report() -> None:
+                nonlocal peak
+                rss = _rss_mib(cluster.processes("prefect-api")), _rss_mib(cluster.processes("prefect-services"))
+                peak = max(peak, rss[0])
+                print(
+                    f"{_suspended(cluster):>8} {rss[0]:>8.1f} {rss[1]:>13.1f} {time.monotonic() - t0:>10.0f}",
+                    flush=True,
+                )
+
+            while launched < min(real, n):
+                size = min(batch, real - launched)
                 for i in range(size):
                     launch(name=f"内存 {launched + i}")
                 launched += size
                 _wait(f"{launched} suspended", lambda want=launched: _suspended(cluster) >= want)
-                api = cluster.processes("prefect-api")
-                peak = max(peak, _rss_mib(api))
-                if launched % (batch * 5) == 0 or launched == n:
-                    rss = _rss_mib(api), _rss_mib(cluster.processes("prefect-services"))
-                    print(f"{launched:>8} {rss[0]:>8.1f} {rss[1]:>13.1f} {time.monotonic() - t0:>10.0f}", flush=True)
-            print(f"peak API RSS seen: {peak:.1f} MiB ({len(api)} processes)")
+                report()
+            while launched < n:
+                size = min(1000, n - launched)
+                _suspend_directly(cluster, size)
+                launched += size
+                report()
+            print(
+                f"peak API RSS seen: {peak:.1f} MiB; {real} real projects, {max(0, n - real)} runs suspended directly"
+            )
         finally:
             cluster.down()
-    print(f"reproduce: .venv/bin/python bench/cluster.py memory {n}")
+    print(f"reproduce: .venv/bin/python bench/cluster.py memory {n} {real}")
 
 
 if __name__ == "__main__":
     problem = backing_services_problem()
     if problem is not None:
         raise SystemExit(problem)
-    mode, count = sys.argv[1], int(sys.argv[2])
-    {"resume": resume, "lifecycle": lifecycle, "memory": memory}[mode](count)
+    mode, counts = sys.argv[1], [int(a) for a in sys.argv[2:]]
+    {"resume": resume, "lifecycle": lifecycle, "memory": memory}[mode](*counts)  # type: ignore[operator]
