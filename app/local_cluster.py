@@ -7,6 +7,7 @@ is what a power cut does to it), the archive on PostgreSQL. The cluster tier and
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -116,20 +117,25 @@ TEST_PACE = {
 
 
 def _tree(pid: int) -> list[int]:
-    try:
-        kids = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        kids = []
-    return [pid] + [p for k in kids for p in _tree(k)]
+    """The process and every process under it (the children of each of its threads)."""
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return [pid] + [p for k in dict.fromkeys(kids) for p in _tree(k)]
 
 
 class LocalCluster:
     """Every role on this machine; `machines` maps a name (worker-1, dispatcher-2…) to its process."""
 
-    def __init__(self, root: Path, receiver_url: str, redis_db: int = 13, pace: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, receiver_url: str, redis_db: int | None = None, pace: dict[str, str] | None = None
+    ) -> None:
         self.root = root
         self.receiver_url = receiver_url
-        self.redis_db = redis_db
+        self.redis_db = redis_db if redis_db is not None else 8 + secrets.randbelow(8)  # not another run's
         self.tag = f"swflow_cluster_{secrets.token_hex(4)}"
         self.prefect_port, self.web_port = free_port(), free_port()
         self.auth = f"swflow:{secrets.token_urlsafe(16)}"
@@ -206,9 +212,30 @@ class LocalCluster:
         in a process group of its own, so the group alone is not the machine)."""
         return _tree(self.machines[machine].pid)
 
+    def freeze(self, machine: str) -> list[int]:
+        """SIGSTOP every process of the machine, until no new one appears (a fork under way): what was
+        running then is what a `kill_machine` after it kills."""
+        stopped: set[int] = set()
+        while new := [p for p in self.processes(machine) if p not in stopped]:
+            for pid in new:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    pass
+                stopped.add(pid)
+        return sorted(stopped)
+
+    @staticmethod
+    def thaw(pids: list[int]) -> None:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
     def kill_machine(self, machine: str) -> None:
         """What a power cut does: kill -9 of the role and of every process under it, at once."""
-        doomed = self.processes(machine)
+        doomed = self.freeze(machine)
         proc = self.machines.pop(machine)
         for pid in doomed:
             try:
@@ -245,7 +272,10 @@ class LocalCluster:
         self.start("services", "prefect-services")
         wait_for("the Prefect API", self._api_up, timeout=120)
         self.run_once("init")
-        people_file(self.root, self.receiver_url)
+        people = people_file(self.root, self.receiver_url)
+        # apprise's webhooks give up after 4 s without an answer; a held send must outlast the lease
+        text = people.read_text(encoding="utf-8")
+        people.write_text(re.sub(r'(json://[^"]+)"', r'\1?rto=60"', text), encoding="utf-8")
         self.run_once("people")
         self.run_once("deploy")
         for n in range(1, workers + 1):

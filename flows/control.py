@@ -20,6 +20,7 @@ __all__ = [
     "DEPLOYMENT",
     "RunInfo",
     "api_is_up",
+    "api_access_problem",
     "start_project_run",
     "read_runs",
     "force_cancel",
@@ -51,6 +52,27 @@ def api_is_up(timeout: float = 1.0) -> bool:
         return httpx.get(f"{_api()}/health", timeout=timeout, headers=_headers()).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def api_access_problem(pool: str | None = None) -> str | None:
+    """Why swflow cannot work with the API (not answering, the secret refused, `pool` of another
+    type), or None. `/health` answers without the secret, so a call that needs it is made."""
+    body = {"work_pools": {"name": {"any_": [pool]}}} if pool else {"limit": 1}
+    try:
+        response = httpx.post(f"{_api()}/work_pools/filter", json=body, timeout=10, headers=_headers())
+    except httpx.HTTPError as exc:
+        return f"Prefect API {_api()} 无响应（{type(exc).__name__}；SWFLOW_PREFECT_API_URL）"
+    if response.status_code in (401, 403):
+        return (
+            f"Prefect API {_api()} 拒绝了 swflow 的口令（HTTP {response.status_code}）：SWFLOW_PREFECT_AUTH 应与"
+            " API 机器上的 PREFECT_SERVER_API_AUTH_STRING 相同"
+        )
+    if response.is_error:
+        return f"Prefect API {_api()} 答复 HTTP {response.status_code}：{response.text[:200]}"
+    found = [p for p in response.json() if pool and p.get("name") == pool]
+    if found and found[0].get("type") != "process":
+        return f"工作池 {pool} 的类型是 {found[0].get('type')}，swflow 的流程需要 process 类型的工作池"
+    return None
 
 
 REQUEST_TIMEOUT = 30.0  # seconds; an answer later than this counts as "busy"
@@ -96,7 +118,10 @@ def start_project_run(project_id: str, idempotency_key: str | None = None) -> st
     project, or per recovery) makes a repeated create return the run made the first time."""
     found = _call("GET", f"/deployments/name/{DEPLOYMENT}", idempotent=True)
     if found.status_code == 404:
-        raise ServerNotRunningError(f"部署 {DEPLOYMENT} 尚未注册：`swflow serve` 正在启动或未运行，请稍后再试。")
+        raise ServerNotRunningError(
+            f"部署 {DEPLOYMENT} 尚未注册：`swflow serve` 正在启动或未运行，请稍后再试"
+            "（多台机器时：先运行 `swflow deploy --pool 工作池名`）。"
+        )
     _check(found)
     created = _call(
         "POST",

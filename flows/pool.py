@@ -52,16 +52,27 @@ def deploy_to_pool(pool: str, settings: Settings | None = None) -> Deployed:
     """Register both deployments in `pool` (made if missing); running it again updates them."""
     settings = settings or get_settings()
     use_prefect_settings(settings)
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from swflow.flows.control import api_access_problem
+
+    problem = api_access_problem(pool)
+    if problem is not None:
+        raise ServerNotRunningError(problem)
+    try:
+        return _deploy(pool, settings)
+    except PrefectHTTPStatusError as exc:
+        raise SwflowError(f"Prefect API 拒绝了部署：HTTP {exc.response.status_code} {exc.response.text[:200]}") from exc
+
+
+def _deploy(pool: str, settings: Settings) -> Deployed:
     from prefect.client.orchestration import get_client
     from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
-    from swflow.flows.control import api_is_up
     from swflow.flows.deadline_watch import deadline_watch
     from swflow.flows.service_project import service_project
 
-    if not api_is_up(timeout=5):
-        raise ServerNotRunningError(f"Prefect API {settings.api_url} 无响应（SWFLOW_PREFECT_API_URL）")
     with get_client(sync_client=True) as client:
         created = _ensure_pool(client, pool)
     every = timedelta(minutes=settings.sweep_interval_minutes)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-from types import FrameType
+import sys
 from typing import Any
 
 from prefect.runner._flow_run_executor import FlowRunExecutorContext
@@ -87,8 +87,15 @@ class ForkingProcessWorker(ProcessWorker):
 
 
 async def _work(pool: str, limit: int | None, name: str | None, forking: bool) -> None:
+    """The worker until SIGTERM or Ctrl-C: then it stops taking runs; Prefect's executor waits for the
+    runs it is executing (their process ends at the gate they reach)."""
     worker = ForkingProcessWorker(work_pool_name=pool, limit=limit, name=name)
     worker.forking = forking
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        if task is not None:
+            loop.add_signal_handler(signum, task.cancel)
     async with worker:
         await worker.start(printer=lambda *a, **k: print(*a, flush=True))
 
@@ -103,15 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     from swflow.flows.forked import fork_flow_runs
 
     forking = fork_flow_runs(get_settings().flow_start)
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt  # the worker's context closes; runs still executing are recovered
-
-    signal.signal(signal.SIGTERM, _stop)
     try:
         asyncio.run(_work(args.pool, args.limit, args.name, forking))
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("worker 已停止", flush=True)
+    except Exception as exc:  # the API went away for good, the pool was deleted…: one sentence, exit 1
+        print(f"错误：worker 退出（{type(exc).__name__}）：{str(exc)[:300]}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -52,11 +52,30 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def needs_web_secret(role: str) -> None:
+    """Links in messages are signed with SWFLOW_WEB_SECRET wherever messages are made (the flows on the
+    workers, the reconcilers) and checked by the web machines: the same key on all of them."""
+    from swflow.config.errors import RefusedError
+    from swflow.config.settings import get_settings
+
+    if get_settings().web_secret is None:
+        raise RefusedError(
+            f"未设置 SWFLOW_WEB_SECRET：{role}须与网页机器使用同一个密钥"
+            "（它签署消息中的链接；见 README“Past one machine”）"
+        )
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from swflow.app.cli.common import domain_acts
+    from swflow.config.errors import ServerNotRunningError
+    from swflow.flows.control import api_access_problem
     from swflow.flows.pool import worker_argv, worker_env
 
     domain_acts()
+    needs_web_secret("执行流程的 worker")
+    problem = api_access_problem(args.pool)
+    if problem is not None:
+        raise ServerNotRunningError(problem)
     argv = worker_argv(args.pool, args.limit, args.name)
     os.execve(argv[0], argv, worker_env())  # the worker is this process: signals reach it directly
 
@@ -76,14 +95,9 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 def cmd_web(args: argparse.Namespace) -> int:
     from swflow.app.cli.common import domain_acts
     from swflow.app.web.__main__ import main as serve_web
-    from swflow.config.settings import get_settings
 
     domain_acts()
-    settings = get_settings()
-    if settings.web_secret is None:
-        from swflow.config.errors import RefusedError
-
-        raise RefusedError("未设置 SWFLOW_WEB_SECRET：同一机构的每台网页机器须使用同一个密钥（见 README“多台机器”）")
+    needs_web_secret("每台网页机器")
     serve_web()
     return 0
 

@@ -45,11 +45,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
         raise FormError("--checkpoints 只能与 --watch 一起使用（单次签署请用 swflow archive checkpoint）")
     if args.watch:
+        from swflow.app.cli.cluster_commands import needs_web_secret
         from swflow.app.cli.common import domain_acts
         from swflow.app.serve.duties import ReconcileDuty, run_duty
         from swflow.config.settings import get_settings
 
         domain_acts()
+        needs_web_secret("对账机器")  # its messages (a recovered run's, the checkpoint digest) carry links
         return run_duty("对账", ReconcileDuty(args.checkpoints), get_settings().dispatch_interval_seconds)
 
     resumed = resume_decided_gates()

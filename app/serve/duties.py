@@ -36,6 +36,8 @@ def run_duty(name: str, once: Callable[[], None], every: float) -> int:
             once()
         except SwflowError as exc:
             print(f"{name} 本轮出错：{exc}", file=sys.stderr, flush=True)
+        except Exception as exc:  # a database restart, a dropped connection: the next pass tries again
+            print(f"{name} 本轮出错（{type(exc).__name__}）：{str(exc)[:300]}", file=sys.stderr, flush=True)
         deadline = time.monotonic() + every
         while not stopping and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -64,15 +66,27 @@ class ReconcileDuty:
         from swflow.app.serve.reconcile import archive_finished_runs, recover_stranded, resume_decided_gates
 
         settings = get_settings()
-        resume_decided_gates()
+        steps: list[Callable[[], object]] = [resume_decided_gates]
         if time.monotonic() >= self.next_recover:
             self.next_recover = time.monotonic() + settings.reconcile_interval_seconds
-            recover_stranded()
-        archive_finished_runs()
+            steps.append(recover_stranded)
+        steps.append(archive_finished_runs)
         if self.checkpoints and time.monotonic() >= self.next_checkpoint:
-            from swflow.archive.checkpoints import send_checkpoint_digest, write_checkpoint
-            from swflow.config.clock import system_clock
+            self.next_checkpoint = time.monotonic() + 60  # a failed checkpoint is tried again in a minute
+            steps.append(self._checkpoint)
+        failures = []
+        for step in steps:  # one failing step does not keep the others from their pass
+            try:
+                step()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
-            self.next_checkpoint = time.monotonic() + 60 * settings.checkpoint_interval_minutes
-            write_checkpoint(system_clock(), "schedule")
-            send_checkpoint_digest(system_clock())
+    def _checkpoint(self) -> None:
+        from swflow.archive.checkpoints import send_checkpoint_digest, write_checkpoint
+        from swflow.config.clock import system_clock
+
+        write_checkpoint(system_clock(), "schedule")
+        send_checkpoint_digest(system_clock())
+        self.next_checkpoint = time.monotonic() + 60 * get_settings().checkpoint_interval_minutes

@@ -1,7 +1,7 @@
 """A stream's first event, appended by two transactions at once on PostgreSQL (two dispatchers, two
 sweeps writing to `messages` for the first time): the second waits for the first's head and follows it
 (seq 1, then 2), instead of failing on the events' unique (stream, seq) once the first commits. The
-first transaction holds its uncommitted head while the second tries."""
+first transaction holds its uncommitted head until PostgreSQL shows the second waiting on a lock."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from swflow import db
+from swflow.app.local import wait_for
 from swflow.config.settings import get_settings
 from swflow.db.engine import unit_of_work
 from swflow.db.journal import append_event, verify_stream
@@ -32,6 +33,16 @@ def pg_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         db.migrate()
         yield url
     get_settings.cache_clear()
+
+
+def _lock_waiters(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def test_two_first_appends_to_a_new_stream_follow_each_other(pg_url: str) -> None:
@@ -54,7 +65,9 @@ def test_two_first_appends_to_a_new_stream_follow_each_other(pg_url: str) -> Non
         append_event(session, "new-stream", "test.first", actor="a", at=NOW)
         session.flush()  # the new head is written (uncommitted) before the second transaction tries
         first_in.set()
-        second_done.wait(timeout=0.5)  # give the second a moment to reach the head (not needed to pass)
+        # the first commits only once the second is waiting for a lock (on the new head): the race
+        wait_for("the second transaction waiting on a lock", lambda: _lock_waiters(pg_url) or second_done.is_set())
+        assert not second_done.is_set(), errors
     thread.join(timeout=30)
     assert errors == []
     with unit_of_work() as session:

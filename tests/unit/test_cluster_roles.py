@@ -94,3 +94,52 @@ def test_a_duty_reports_a_failing_pass_goes_on_and_stops_on_sigterm(capsys: pyte
     assert passes == [0, 1, 2]  # the failure did not end it; the signal did, after the pass under way
     out = capsys.readouterr()
     assert "档案库暂时不可用" in out.err and "测试 已停止" in out.out
+
+
+def test_a_worker_without_the_web_secret_is_refused_before_it_starts(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"]) == 0
+    env_file = home / "swflow.env"
+    if env_file.exists():
+        env_file.write_text("", encoding="utf-8")  # no secret of any kind on this machine
+    get_settings.cache_clear()
+    assert main(["worker", "--pool", "swflow"]) == 3
+    err = capsys.readouterr().err
+    assert "SWFLOW_WEB_SECRET" in err and "Traceback" not in err
+
+
+def test_an_api_that_refuses_the_secret_is_named_with_the_setting_to_fix(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real HTTP server on 127.0.0.1 answering as a Prefect API with another secret does (401);
+    /health answers 200 there too, as Prefect's does without the secret."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Refusing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.end_headers()
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.send_response(401)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert main(["init"]) == 0
+        monkeypatch.setenv("SWFLOW_PREFECT_API_URL", f"http://127.0.0.1:{server.server_address[1]}/api")
+        monkeypatch.setenv("SWFLOW_PREFECT_AUTH", "swflow:wrong")
+        get_settings.cache_clear()
+        for argv in (["deploy", "--pool", "swflow"], ["worker", "--pool", "swflow"]):
+            assert main(argv) != 0
+            err = capsys.readouterr().err
+            assert "SWFLOW_PREFECT_AUTH" in err and "HTTP 401" in err and "Traceback" not in err, argv
+    finally:
+        server.shutdown()
+        server.server_close()
