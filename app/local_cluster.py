@@ -275,7 +275,7 @@ class LocalCluster:
         people = people_file(self.root, self.receiver_url)
         # apprise's webhooks give up after 4 s without an answer; a held send must outlast the lease
         text = people.read_text(encoding="utf-8")
-        people.write_text(re.sub(r'(json://[^"]+)"', r'\1?rto=60"', text), encoding="utf-8")
+        people.write_text(re.sub(r'(json://[^"\s]+)"', r'\1?rto=60"', text), encoding="utf-8")
         self.run_once("people")
         self.run_once("deploy")
         for n in range(1, workers + 1):
