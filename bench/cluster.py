@@ -97,7 +97,8 @@ def _cluster(receiver: Receiver, label: str, start: str = "forkserver") -> Local
 
 
 def _resume_cost(receiver: Receiver, start: str, n: int) -> float:
-    """CPU seconds the worker machine spends on N resumes (assessment approved → planning open → suspended)."""
+    """CPU seconds the worker machine spends on N resumes (assessment approved → planning open →
+    suspended), less what it spends polling when idle over the same time."""
     from swflow import domain
     from swflow.config.clock import system_clock
     from swflow.flows.control import resume_gate
@@ -106,24 +107,34 @@ def _resume_cost(receiver: Receiver, start: str, n: int) -> float:
     try:
         projects = _at_first_gate(cluster, n)
         time.sleep(2)  # the last suspended processes exit
-        before = _cpu(cluster.processes("worker-1"))
+        idle_from, idle_at = _cpu(cluster.processes("worker-1")), time.monotonic()
+        time.sleep(10)  # what the idle worker spends polling, per second
+        idle = (_cpu(cluster.processes("worker-1")) - idle_from) / (time.monotonic() - idle_at)
+        before, t0 = _cpu(cluster.processes("worker-1")), time.monotonic()
         for project in projects:
             decided = domain.record_decision(project, "assessment", "li.supervisor", "approve", "", system_clock())
             resume_gate(str(decided.flow_run_id), decided.decision_id)
         _wait("every run at its next gate", lambda: _planning_open(projects) and _suspended(cluster) >= n)
         time.sleep(2)
-        return _cpu(cluster.processes("worker-1")) - before
+        spent, window = _cpu(cluster.processes("worker-1")) - before, time.monotonic() - t0
+        rss = _rss_mib(cluster.processes("worker-1"))  # the worker, and its fork server when forking
+        print(
+            f"  {start}: {spent:.1f} CPU s in {window:.1f} s for {n} resumes; idle worker {idle:.3f} CPU s/s,"
+            f" {rss:.0f} MiB resident between runs",
+            flush=True,
+        )
+        return spent - idle * window
     finally:
         cluster.down()
 
 
 def resume(n: int) -> None:
     """CPU per resume on the worker machine, forked runs against Prefect's cold start, one run."""
-    print(f"{'start':>10} {'resumes':>8} {'CPU s':>8} {'CPU/resume':>11} {'resumes/h/core':>15}")
+    print(f"{'start':>10} {'resumes':>8} {'net CPU s':>10} {'CPU/resume':>11} {'resumes/h/core':>15}")
     with Receiver() as receiver:
         for start in ("forkserver", "spawn"):
             spent = _resume_cost(receiver, start, n)
-            print(f"{start:>10} {n:>8} {spent:>8.1f} {spent / n:>11.3f} {3600 / (spent / n):>15.0f}", flush=True)
+            print(f"{start:>10} {n:>8} {spent:>10.1f} {spent / n:>11.3f} {3600 / (spent / n):>15.0f}", flush=True)
     print(f"reproduce: .venv/bin/python bench/cluster.py resume {n}")
 
 
