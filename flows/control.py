@@ -61,7 +61,7 @@ def api_access_problem(pool: str | None = None) -> str | None:
     try:
         response = httpx.post(f"{_api()}/work_pools/filter", json=body, timeout=10, headers=_headers())
     except httpx.HTTPError as exc:
-        return f"Prefect API {_api()} 无响应（{type(exc).__name__}；SWFLOW_PREFECT_API_URL）"
+        return f"编排服务未运行：Prefect API {_api()} 无响应（{type(exc).__name__}；见 SWFLOW_PREFECT_API_URL）"
     if response.status_code in (401, 403):
         return (
             f"Prefect API {_api()} 拒绝了 swflow 的口令（HTTP {response.status_code}）：SWFLOW_PREFECT_AUTH 应与"

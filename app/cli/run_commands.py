@@ -43,7 +43,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if args.checkpoints and not args.watch:
         from swflow.config.errors import FormError
 
-        raise FormError("--checkpoints 只能与 --watch 一起使用（单次签署请用 swflow archive checkpoint）")
+        raise FormError("--checkpoints 只能与 --watch 一起使用（单次签署请用 `swflow archive checkpoint`）")
     if args.watch:
         from swflow.app.cli.cluster_commands import needs_web_secret
         from swflow.app.cli.common import domain_acts

@@ -34,6 +34,10 @@ from swflow.config.settings import get_settings
 SEED = 20261201
 INPUTS = int(os.environ.get("SWFLOW_TEST_BAD_INPUTS", "9000"))  # ~100 per command; more by hand
 SKIPPED = {("serve",), ("demo",)}  # they start the orchestration server and its runner: not in-process work
+# the cluster's duties run until stopped (the worker even becomes Prefect's worker process): their bad
+# input is tested in tests/unit/test_cluster_roles.py, their work in tests/cluster
+SKIPPED |= {("worker",), ("dispatch",), ("web",)}
+LOOPING_FLAGS = {"--watch"}  # `swflow reconcile --watch` is the reconciler machine's loop
 NOW = "2026-03-02T09:00:00"
 LIMITS = {"SWFLOW_MAX_INPUT_BYTES": "300000", "SWFLOW_MAX_LONGTEXT_CHARS": "20000", "SWFLOW_MAX_TEXT_CHARS": "500"}
 
@@ -263,6 +267,8 @@ def _argv(path: tuple[str, ...], parser: argparse.ArgumentParser, rng: random.Ra
         if not wanted or (action.required and rng.random() < 0.03):
             continue
         flag = action.option_strings[-1]
+        if flag in LOOPING_FLAGS:
+            continue
         if action.nargs == 0:
             argv.append(flag)
         else:
