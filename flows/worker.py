@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import signal
 import sys
+import warnings
 from typing import Any
 
 from prefect.runner._flow_run_executor import FlowRunExecutorContext
@@ -38,6 +39,10 @@ def _known_flows() -> dict[str, Any]:
 
 
 _FLOW_NAMES: dict[str, str] = {}  # flow id → name, as the API told this worker
+
+
+# it takes the place of Prefect's class for the pool type "process" in this process: meant, not news
+warnings.filterwarnings("ignore", message="Type 'ForkingProcessWorker'", category=UserWarning)
 
 
 class ForkingProcessWorker(ProcessWorker):

@@ -293,6 +293,7 @@ def test_twenty_projects_through_every_gate_on_a_cluster_that_loses_a_worker_and
 
         wait_for("every project through its gates", all_done, timeout=900, every=1.0)
     print(_cpu_by_machine(running))  # the tier's cost, by role (shown with -s, or when it fails)
+    print("segments by worker:", Counter(m for machines in watcher.seen.values() for m in machines))
 
     statuses = dict(_rows("SELECT id, status FROM projects"))
     assert {statuses[p] for p in projects} == {"completed"}
