@@ -147,6 +147,13 @@ def _planning_open(projects: list[str]) -> bool:
     )
 
 
+def _launch_to_end(n: int, label: str) -> float:
+    """Seconds for N projects from launch to closed, launches included."""
+    t0 = time.monotonic()
+    run_to_end([launch(name=f"{label} {i}") for i in range(n)])
+    return time.monotonic() - t0
+
+
 def lifecycle(n: int) -> None:
     """N projects launch → closed on the embedded serve, then on the cluster (1 worker), one run."""
     from swflow.config.settings import get_settings
@@ -154,9 +161,7 @@ def lifecycle(n: int) -> None:
     with Receiver() as receiver:
         home = served_home(receiver, "lifecycle-embedded")
         try:
-            t0 = time.monotonic()
-            run_to_end([launch(name=f"嵌入 {i}") for i in range(n)])
-            embedded = time.monotonic() - t0
+            embedded = _launch_to_end(n, "嵌入")
         finally:
             home.stop_serve()
         for name in [k for k in os.environ if k.startswith("SWFLOW_")]:
@@ -164,9 +169,7 @@ def lifecycle(n: int) -> None:
         get_settings.cache_clear()
         cluster = _cluster(receiver, "lifecycle-cluster")
         try:
-            t0 = time.monotonic()
-            run_to_end([launch(name=f"集群 {i}") for i in range(n)])
-            clustered = time.monotonic() - t0
+            clustered = _launch_to_end(n, "集群")
         finally:
             cluster.down()
     print(f"{'projects':>8} {'embedded s':>11} {'cluster s':>10} {'ratio':>6}")
